@@ -1,0 +1,45 @@
+# Two commands for a new user (see README.md):
+#   make run    execute the whole notebook series headlessly on its default preset
+#   make test   the whole test suite: unit tests + the committed notebooks under nbval
+# Both create .venv and install what they need on first use.
+
+VENV       ?= .venv
+PYTHON     ?= python3
+PY         := $(VENV)/bin/python
+# Pinned first so that the installed build (the CPU wheel here) satisfies pyproject's torch range;
+# on a CUDA machine, e.g. `make run TORCH_SPEC=torch`.
+TORCH_SPEC ?= torch==2.13.0
+PRESET     ?=
+# Local copies of the datasets, when this checkout sits beside them; otherwise the hub is used.
+export GAMLIB_DATA_DIR ?= $(abspath $(wildcard ../shared/data))
+export PYTHONUNBUFFERED = 1
+
+.PHONY: install run test test-fast lab browser-check clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet "$(TORCH_SPEC)"
+	$(PY) -m pip install --quiet -e ".[dev,lab]"
+	touch $@
+
+install: $(VENV)/.installed
+
+run: install
+	$(PY) -m gamlib.series $(if $(PRESET),--preset $(PRESET))
+
+test: install
+	HF_HUB_OFFLINE=1 $(PY) -m pytest tests notebooks --nbval-lax --nbval-cell-timeout=900 -p no:cacheprovider
+
+test-fast: install
+	HF_HUB_OFFLINE=1 $(PY) -m pytest tests -p no:cacheprovider
+
+lab: install
+	$(VENV)/bin/jupyter lab notebooks
+
+browser-check: install
+	$(PY) -m pip install --quiet -e ".[browser]"
+	$(PY) scripts/browser_check.py notebooks/10_gate_explorer.ipynb
+
+clean:
+	rm -rf runs data/cache
