@@ -155,18 +155,19 @@ def measure_block(model_name: str, variant: str | None, seq_len: int, *, batch_s
     """
     device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
     check_choice("device type", device.type, ("cpu", "cuda"))
-    if device.type == "cuda" and not torch.cuda.is_available():
+    on_cuda = device.type == "cuda"
+    if on_cuda and not torch.cuda.is_available():
         raise ValueError("device 'cuda' requested but no CUDA GPU is available; use device='cpu'")
-    precision = precision or ("fp16" if device.type == "cuda" else "fp32")
+    precision = precision or ("fp16" if on_cuda else "fp32")
     check_choice("precision", precision, AUTOCAST_DTYPES)
-    if device.type == "cpu" and precision != "fp32":
+    if not on_cuda and precision != "fp32":
         raise ValueError(f"precision {precision!r} is CUDA-only here; CPU measurements run in fp32")
     seq_len, batch_size, n_embd, n_head, iters = (
         _count(name, value) for name, value in
         (("seq_len", seq_len), ("batch_size", batch_size), ("n_embd", n_embd), ("n_head", n_head),
          ("iters", iters)))
     warmup = _count("warmup", warmup, minimum=0)
-    if device.type == "cpu" and model_name == "mamba":
+    if not on_cuda and model_name == "mamba":
         if backend == "mamba_ssm":
             raise ValueError("Mamba backend 'mamba_ssm' runs on CUDA only; use backend='mambapy'")
         if backend == "auto":
@@ -175,7 +176,6 @@ def measure_block(model_name: str, variant: str | None, seq_len: int, *, batch_s
     torch.manual_seed(seed)
     block, config, resolved_backend = build_block(model_name, variant, seq_len, n_embd=n_embd,
                                                   n_head=n_head, backend=backend, dropout=dropout)
-    on_cuda = device.type == "cuda"
     row = dict(model=model_name, variant=config.variant, seq_len=seq_len, batch_size=batch_size,
                n_embd=n_embd, n_head=n_head if isinstance(config, TransformerConfig) else None,
                backend=resolved_backend, device=device.type,
@@ -185,7 +185,7 @@ def measure_block(model_name: str, variant: str | None, seq_len: int, *, batch_s
                memory_measure="cuda_max_allocated" if on_cuda else "cpu_profiler_peak",
                status="ok", reason="", median_ms=None, times_ms=[], peak_mb=None)
 
-    if device.type == "cpu":
+    if not on_cuda:
         estimate = activation_bytes_estimate(config, batch_size, seq_len)
         if estimate > max_cpu_bytes:
             row.update(status="skipped", reason=f"estimated {estimate / MB:.0f} MB of activations "
