@@ -42,7 +42,8 @@ def run_lm_experiment(model: str, variant: str | None = None, dataset: str = "wi
             "data": settings.data_kwargs()}
     path = record_path(results_root, settings.name, dataset, model, variant, seed)
     existing = read_record(path)
-    if existing and not force and existing.get("spec_hash") == spec_hash(spec):
+    has_checkpoint = bool(existing and existing.get("checkpoint") and Path(existing["checkpoint"]).exists())
+    if existing and not force and existing.get("spec_hash") == spec_hash(spec) and (has_checkpoint or not checkpoint):
         if progress:
             print(f"reusing finished run {path}")
         return existing
