@@ -2,6 +2,7 @@
 
     python -m gamlib.series                       # every notebook on its defaults, into runs/default/
     python -m gamlib.series --preset paper --only 07 09 --output runs/gpu
+    python -m gamlib.series --in-place            # re-execute the committed notebooks themselves
 
 Each notebook gets those of the given parameters (preset, seed, data_dir) that its `parameters`
 cell declares; parameters not given keep the notebook's defaults (preset "auto");
@@ -31,12 +32,18 @@ def notebooks(folder: Path, only: list[str] | None = None) -> list[Path]:
 
 
 def run_series(preset: str | None = None, output: Path | None = None, only: list[str] | None = None,
-               seed: int | None = None, data_dir: str | None = None, folder: Path | None = None) -> list[dict]:
+               seed: int | None = None, data_dir: str | None = None, folder: Path | None = None,
+               in_place: bool = False) -> list[dict]:
+    """Execute the notebooks; `in_place` overwrites them (the summary then goes to runs/in-place/)."""
     import papermill
 
-    folder = Path(folder or (project_root() or Path.cwd()) / "notebooks")
-    output = Path(output or (project_root() or Path.cwd()) / "runs" / (preset or "default"))
-    output.mkdir(parents=True, exist_ok=True)
+    root = project_root() or Path.cwd()
+    folder = Path(folder or root / "notebooks")
+    if in_place and output is not None:
+        raise ValueError("give either an output folder or in_place=True, not both")
+    summary_dir = Path(output or root / "runs" / ("in-place" if in_place else preset or "default"))
+    output = folder if in_place else summary_dir
+    summary_dir.mkdir(parents=True, exist_ok=True)
     wanted = {"preset": preset, "seed": seed, "data_dir": data_dir}
     summary = []
     for path in notebooks(folder, only):
@@ -52,13 +59,13 @@ def run_series(preset: str | None = None, output: Path | None = None, only: list
         seconds = time.perf_counter() - start
         summary.append({"notebook": path.name, "status": status, "seconds": round(seconds, 1), "error": error})
         print(f"{path.name:<34} {status:<7} {seconds:7.1f} s  {error}", flush=True)
-    with open(output / "summary.csv", "w", newline="") as handle:
+    with open(summary_dir / "summary.csv", "w", newline="") as handle:
         writer = csv.DictWriter(handle, fieldnames=["notebook", "status", "seconds", "error"])
         writer.writeheader()
         writer.writerows(summary)
     total = sum(row["seconds"] for row in summary)
     print(f"{sum(r['status'] == 'ok' for r in summary)}/{len(summary)} notebooks ok in {total:.0f} s; "
-          f"executed copies and summary.csv in {output}")
+          f"executed notebooks in {output}, summary.csv in {summary_dir}")
     return summary
 
 
@@ -70,8 +77,9 @@ def main(argv=None) -> int:
     parser.add_argument("--only", nargs="*", help="notebook numbers to run, e.g. --only 00 05")
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--data-dir", default=None, help="local data folder (default: $GAMLIB_DATA_DIR)")
+    parser.add_argument("--in-place", action="store_true", help="overwrite the notebooks with their executed copies")
     args = parser.parse_args(argv)
-    summary = run_series(args.preset, args.output, args.only, args.seed, args.data_dir)
+    summary = run_series(args.preset, args.output, args.only, args.seed, args.data_dir, in_place=args.in_place)
     if not summary:
         print("no notebooks found", file=sys.stderr)
         return 1
