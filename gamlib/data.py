@@ -233,3 +233,12 @@ def load_lm_data(dataset: str = "wikitext2", block_size: int = 256, vocab_size: 
         splits[split] = chunk(ids, block_size)
     return LMData(dataset, tokenizer, splits["train"].take(max_train_chunks),
                   splits["validation"].take(max_val_chunks), source, tokenizer.get_vocab_size(), block_size)
+
+
+def unigram_loss(train_ids: torch.Tensor, eval_ids: torch.Tensor, vocab_size: int) -> float:
+    """Mean -ln p(token) over eval_ids, with p the add-one-smoothed token frequencies of train_ids.
+
+    The validation loss of the best model that ignores context: a yardstick for every trained model.
+    """
+    counts = torch.bincount(train_ids.flatten(), minlength=vocab_size).double() + 1  # (V,)
+    return float(-(counts / counts.sum()).log()[eval_ids.flatten()].mean())
