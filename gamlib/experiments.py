@@ -89,6 +89,7 @@ def sample_text(net, data, seed: int, prompt: str = "The", tokens: int = 30) -> 
 
 
 def save_checkpoint(net, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
     torch.save({"model_config": net.config.to_dict(), "state_dict": net.state_dict()}, path)
     return path
 
