@@ -220,15 +220,16 @@ def move_control(control, option, key):
     """Change the control like a user would; returns a description of the move."""
     tag = control.evaluate("e => e.tagName.toLowerCase()")
     if tag == "select":
-        labels, current = control.evaluate(
-            "s => [Array.from(s.options).map(o => o.label), s.selectedOptions[0]?.label]")
+        # ipywidgets renders the spaces of option labels as no-break spaces (U+00A0): compare plain text
+        labels, current = control.evaluate("""s => [Array.from(s.options).map(o => o.label.replace(/\\u00a0/g, ' ')),
+                                                   s.selectedOptions[0]?.label.replace(/\\u00a0/g, ' ')]""")
         if option is None:
             option = next((label for label in labels if label != current), None)
             if option is None:
                 raise CheckFailed(f"the dropdown has no option other than {current!r} to choose")
         elif option not in labels:
             raise CheckFailed(f"the dropdown has no option {option!r}; it offers {labels}")
-        control.select_option(label=option)
+        control.select_option(index=labels.index(option))
         return f"dropdown {current!r} -> {option!r}"
     if tag in ("input", "textarea"):
         if option is None:
