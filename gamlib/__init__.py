@@ -1,22 +1,32 @@
-"""gamlib: the Gated Associative Memory model, fair baselines, data, training and probes.
+"""gamlib: the Gated Associative Memory model, fair baselines, data, training, experiments and probes.
 
-Public API (see README.md):
-    GAM_Model, ModelConfig           the reference repository's names (rishiraj/gam)
-    GAMModel, GAMConfig              the same model with a lowercase config
-    TransformerModel, MambaModel     baselines; every model: logits, loss = model(idx, targets)
-    build_model, make_config         any model from its name, variant and config fields
+The public face, by layer (bottom to top); README.md "Package layout" shows the files behind it.
 """
-from .config import GAMConfig, LMConfig, MambaConfig, ModelConfig, TransformerConfig
-from .gam import GAM_Model, GAMBlock, GAMModel
-from .lm import LanguageModel
-from .mamba import MambaModel
-from .models import build_model, make_config
-from .transformer import TransformerModel
-
-__version__ = "0.1.0"
-
-__all__ = [
-    "GAM_Model", "ModelConfig", "GAMModel", "GAMConfig", "GAMBlock", "TransformerModel",
-    "TransformerConfig", "MambaModel", "MambaConfig", "LanguageModel", "LMConfig",
-    "build_model", "make_config",
-]
+from .models.config import (DEFAULT_VARIANTS, GAM_VARIANTS, GAMConfig, LMConfig, MambaConfig, ModelConfig,
+                            TransformerConfig)
+from .models.context_gam import ContextMemory
+from .models.gam import GAM_Model, AssociativeMemory, GAMBlock, GAMModel, GatedFusion, LocalPathway
+from .models.lm import LanguageModel
+from .models.mamba import MambaModel, make_mixer, resolve_backend
+from .models.registry import build_model, make_config
+from .models.transformer import TransformerModel
+from .runtime import device_name, pick_device
+from .data import DATASETS, chunk, encode_rows, load_lm_data, load_rows, train_tokenizer, unigram_loss
+from .training.config import TrainConfig
+from .training.loop import evaluate, fit, warmup_cosine
+from .presets import ABLATION_VARIANTS, TABLE1_DATASETS, TABLE1_MODELS, get_preset, table1_seeds
+from .records import load_records
+from .experiments.lm import load_checkpoint, preset_unigram_loss, run_ablations, run_lm_experiment, run_table1
+from .experiments.recall import run_recall_experiment
+from .experiments.scaling import SCALING_SERIES, SCALING_SETTINGS, measure_block, run_scaling, series_label
+from .analysis.paper import PAPER, PAPER_TABLE1, PAPER_TABLE2, PAPER_TABLE3, paper_table2_rows
+from .analysis.params import paper_config_params
+from .analysis.stats import SPREAD_FACTOR, compare_to_spread, seed_summary, spread_sentence
+from .analysis.fits import fit_exponent, scaling_exponents
+from .analysis.tables import (display_table, mean_std_text, scaling_frame, scaling_table, select_runs, table1,
+                              table3)
+from .analysis.plots import plot_loss_curves, plot_scaling, plot_seed_points, save_figure
+from .probes.gates import TOKEN_TYPES, gate_summary, gate_values, gates_by_token_type
+from .probes.receptive_field import changed_positions, receptive_field
+from .probes.recall import RecallTask, make_recall_data, recall_accuracy
+from .widgets import VIEWS, GateExplorer, gate_figure

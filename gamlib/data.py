@@ -22,8 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from tokenizers import Tokenizer, models, pre_tokenizers, trainers
 
-from .config import check_choice
+from .checks import check_choice
+from .paths import cache_dir, project_root
 
 SPECIAL_TOKENS = ["[UNK]", "[PAD]", "[SOS]", "[EOS]"]
 STORY_SEPARATOR = "<|endoftext|>"
@@ -43,24 +45,6 @@ DATASETS = {
     "tinystories": DatasetSource("tinystories", "stories", "roneneldan/TinyStories", None, "TinyStories"),
 }
 SPLITS = ("train", "validation", "test")
-
-
-def project_root() -> Path | None:
-    """The checkout this package runs from (editable install), or None for a plain install."""
-    root = Path(__file__).resolve().parents[1]
-    return root if (root / "pyproject.toml").exists() else None
-
-
-def cache_dir() -> Path:
-    """Where tokenizers and encoded ids are cached: $GAMLIB_CACHE_DIR, <checkout>/data/cache, ~/.cache/gamlib."""
-    if os.environ.get("GAMLIB_CACHE_DIR"):
-        path = Path(os.environ["GAMLIB_CACHE_DIR"])
-    elif project_root() is not None:
-        path = project_root() / "data" / "cache"
-    else:
-        path = Path.home() / ".cache" / "gamlib"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
 
 
 def candidate_data_dirs(data_dir: str | os.PathLike | None) -> list[Path]:
@@ -115,7 +99,7 @@ def load_rows(dataset: str, split: str, data_dir=None, max_rows: int | None = No
 
 
 def load_hub_rows(source: DatasetSource, split: str, max_rows: int | None) -> list[str]:
-    from datasets import load_dataset
+    from datasets import load_dataset  # slow to import, and only needed without local copies
 
     hub_split = f"{split}[:{max_rows}]" if max_rows else split
     return list(load_dataset(source.hub_path, source.hub_name, split=hub_split)["text"])
@@ -123,8 +107,6 @@ def load_hub_rows(source: DatasetSource, split: str, max_rows: int | None) -> li
 
 def train_tokenizer(rows: list[str], vocab_size: int):
     """A BPE tokenizer as the reference's (Whitespace pre-tokenizer, four special tokens)."""
-    from tokenizers import Tokenizer, models, pre_tokenizers, trainers
-
     tokenizer = Tokenizer(models.BPE(unk_token="[UNK]"))
     tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
     trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS, show_progress=False)
@@ -203,8 +185,6 @@ def cache_key(*parts) -> str:
 
 def load_tokenizer(dataset: str, vocab_size: int = 10000, data_dir=None, max_train_rows: int | None = 50_000):
     """The BPE tokenizer of `dataset`, trained on its train split only, cached on disk."""
-    from tokenizers import Tokenizer
-
     rows, source = load_rows(dataset, "train", data_dir, max_train_rows)
     path = cache_dir() / f"tokenizer-{dataset}-{vocab_size}-{cache_key(source, len(rows), vocab_size)}.json"
     if path.exists():

@@ -2,17 +2,18 @@
 
     quick   a 2-core CPU in minutes: tiny models, data subsets, short training (what CI runs)
     colab   one consumer GPU (e.g. a Colab T4): mid-size models, full trimmed data, a few epochs
-    paper   exactly REFERENCE.md section 3 (the paper's configuration and training setup)
+    paper   exactly docs/paper.md §3 (the paper's configuration and training setup)
     auto    quick on CPU, colab on a GPU
+
+Also here, as data: the grids each table runs (which models, datasets, variants and seeds).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
-import torch
-
-from .config import check_choice
-from .train import TrainConfig
+from .checks import check_choice
+from .runtime import default_device
+from .training.config import TrainConfig
 
 
 @dataclass(frozen=True)
@@ -33,10 +34,6 @@ class Preset:
         return dict(block_size=self.model["block_size"], vocab_size=self.vocab_size,
                     max_train_rows=self.max_train_rows, max_val_rows=self.max_val_rows,
                     max_train_chunks=self.max_train_chunks, max_val_chunks=self.max_val_chunks)
-
-    def with_train(self, **changes) -> "Preset":
-        """A copy with some training settings changed (e.g. seed, progress)."""
-        return replace(self, train=replace(self.train, **changes))
 
 
 PAPER_MODEL = dict(block_size=256, n_embd=512, n_layer=6, dropout=0.1, num_memory_slots=512,
@@ -64,7 +61,7 @@ PRESETS = {
     ),
     "paper": Preset(
         name="paper",
-        description="REFERENCE.md section 3: 6 layers, 512 wide, batch 32, AdamW 3e-4, 5 epochs, fp32",
+        description="docs/paper.md §3: 6 layers, 512 wide, batch 32, AdamW 3e-4, 5 epochs, fp32",
         model=dict(PAPER_MODEL),
         train=TrainConfig(epochs=5, batch_size=32, lr=3e-4, warmup_steps=100, precision="fp32"),
         seeds=(0, 1, 2),
@@ -76,5 +73,22 @@ def get_preset(name: str = "auto") -> Preset:
     """A preset by name; 'auto' is 'colab' when a CUDA GPU is present and 'quick' otherwise."""
     check_choice("preset", name, (*PRESETS, "auto"))
     if name == "auto":
-        name = "colab" if torch.cuda.is_available() else "quick"
+        name = "colab" if default_device().type == "cuda" else "quick"
     return PRESETS[name]
+
+
+# The grids the tables run: (model, variant) pairs, datasets, GAM ablations.
+# The paper's "Transformer" is the naive-attention reference, its "Mamba" the bare-mixer 'paper' form.
+TABLE1_MODELS = (("gam", "full"), ("transformer", "naive"), ("transformer", "sdpa"),
+                 ("mamba", "paper"), ("mamba", "standard"))
+TABLE1_DATASETS = ("wikitext2", "tinystories")
+ABLATION_VARIANTS = ("full", "global_only", "sum_fusion", "local_only")
+
+
+def table1_seeds(preset: str = "auto", seeds=None, quick_seed: int = 0) -> tuple[int, ...]:
+    """Seeds for Table 1: `seeds` when given, else the preset's, except quick: (quick_seed,) alone,
+    to fit a CPU budget (ten runs instead of thirty)."""
+    if seeds is not None:
+        return tuple(seeds)
+    settings = get_preset(preset)
+    return (quick_seed,) if settings.name == "quick" else settings.seeds

@@ -17,7 +17,9 @@ import sys
 import time
 from pathlib import Path
 
-from .data import project_root
+import papermill
+
+from .paths import project_root
 
 
 def notebooks(folder: Path, only: list[str] | None = None) -> list[Path]:
@@ -35,8 +37,6 @@ def run_series(preset: str | None = None, output: Path | None = None, only: list
                seed: int | None = None, data_dir: str | None = None, folder: Path | None = None,
                in_place: bool = False) -> list[dict]:
     """Execute the notebooks; `in_place` overwrites them (the summary then goes to runs/in-place/)."""
-    import papermill
-
     root = project_root() or Path.cwd()
     folder = Path(folder or root / "notebooks")
     if in_place and output is not None:

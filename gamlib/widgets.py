@@ -14,9 +14,14 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 
+import ipywidgets as widgets
+import matplotlib.pyplot as plt
 import torch
+from IPython.display import display
+from matplotlib import colormaps
+from matplotlib.colors import Normalize, to_hex
 
-from .probes import GateTrace, gate_values
+from .probes.gates import GateTrace, gate_values
 
 VIEWS = ("local gate", "global gate", "local - global", "top memory slots")
 
@@ -68,16 +73,11 @@ def _view_data(trace: GateTrace, layer: int, view: str) -> ViewData:
 
 
 def _colours(values: torch.Tensor, data: ViewData) -> list[tuple[float, float, float, float]]:
-    from matplotlib import colormaps
-    from matplotlib.colors import Normalize
-
     return [tuple(c) for c in colormaps[data.cmap](Normalize(data.vmin, data.vmax)(values.numpy()))]
 
 
 def tokens_html(trace: GateTrace, layer: int, view: str, stretch: bool = False) -> str:
     """The tokens as HTML spans whose background colour is the view's per-token value."""
-    from matplotlib.colors import to_hex
-
     data = view_data(trace, layer, view, stretch)
     spans = []
     for i, (label, value, rgba) in enumerate(zip(trace.labels(), data.per_token, _colours(data.per_token, data))):
@@ -144,8 +144,6 @@ def draw_view(fig, trace: GateTrace, layer: int, view: str, with_tokens: bool = 
 
 def gate_figure(trace: GateTrace, layer: int, views: tuple[str, ...] | None = None):
     """Every view (default: all that the trace supports) of one layer, stacked in one figure."""
-    import matplotlib.pyplot as plt
-
     views = views or (VIEWS if trace.gated else ("top memory slots",))
     fig = plt.figure(figsize=(12, 4.2 * len(views)), layout="constrained")
     for subfig, view in zip(fig.subfigures(len(views), 1) if len(views) > 1 else [fig], views):
@@ -162,8 +160,6 @@ class GateExplorer:
     """
 
     def __init__(self, model, tokenizer, samples: dict[str, str]):
-        import ipywidgets as widgets
-
         if not samples:
             raise ValueError("samples must hold at least one text to show first")
         self.model, self.tokenizer, self.samples = model, tokenizer, samples
@@ -201,9 +197,6 @@ class GateExplorer:
         self.render()
 
     def render(self) -> None:
-        import matplotlib.pyplot as plt
-        from IPython.display import display
-
         layer, view, stretch = self.layer.value, self.view.value, self.stretch.value
         self.tokens.value = tokens_html(self.trace, layer, view, stretch)
         fig = plt.figure(figsize=(11, 3.2), layout="constrained")

@@ -14,11 +14,9 @@ import time
 
 import torch
 
-from gamlib.models import build_model
-from gamlib.presets import get_preset
-from gamlib.train import pick_device, sync
-
-MODELS = [("gam", "full"), ("transformer", "naive"), ("transformer", "sdpa"), ("mamba", "paper"), ("mamba", "standard")]
+from gamlib.models.registry import build_model
+from gamlib.presets import TABLE1_MODELS, get_preset
+from gamlib.runtime import pick_device, sync
 
 
 def main() -> None:
@@ -32,7 +30,7 @@ def main() -> None:
     batch, T, V = preset.train.batch_size, preset.model["block_size"], preset.vocab_size
     torch.manual_seed(0)
     runs = {}
-    for name, variant in MODELS:
+    for name, variant in TABLE1_MODELS:
         model = build_model(name, variant, **{**preset.model, "vocab_size": V}).to(device)
         runs[(name, variant)] = (model, torch.optim.AdamW(model.parameters(), lr=1e-4), [])
     x = torch.randint(0, V, (batch, T), device=device)

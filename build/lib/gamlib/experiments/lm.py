@@ -1,0 +1,157 @@
+"""Language-model experiments: train one (model, variant, dataset, preset, seed), write its record.
+
+A finished record whose specification matches is reused instead of retrained (unless
+force=True), so a long preset can be interrupted and resumed. Tables 1 and 3 are loops over the
+grids of gamlib.presets. From the shell:
+
+    python -m gamlib.experiments.lm --model gam --dataset wikitext2 --preset auto --seed 0
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import torch
+
+from ..checks import check_choice
+from ..data import DATASETS, load_lm_data, unigram_loss
+from ..models.config import DEFAULT_VARIANTS
+from ..models.registry import build_model
+from ..paths import results_dir
+from ..presets import ABLATION_VARIANTS, TABLE1_DATASETS, TABLE1_MODELS, get_preset, table1_seeds
+from ..records import find_or_run, provenance
+from ..runtime import seed_everything
+from ..training.loop import fit
+
+
+def record_path(root, preset: str, dataset: str, model: str, variant: str, seed: int) -> Path:
+    return results_dir(root) / preset / dataset / f"{model}-{variant}-seed{seed}.json"
+
+
+def run_lm_experiment(model: str, variant: str | None = None, dataset: str = "wikitext2", preset: str = "auto",
+                      seed: int = 0, results_root=None, data_dir=None, force: bool = False,
+                      progress: bool = True, checkpoint: bool = False, **train_overrides) -> dict:
+    """Train and evaluate one model; return its record (read from disk when already finished)."""
+    check_choice("dataset", dataset, DATASETS)
+    settings = get_preset(preset)
+    variant = variant or DEFAULT_VARIANTS.get(model, "")
+    train_config = replace(settings.train, seed=seed, progress=progress, **train_overrides)
+    spec = {"model": model, "variant": variant, "dataset": dataset, "preset": settings.name,
+            "model_fields": settings.model, "train_config": {**train_config.to_dict(), "progress": None},
+            "data": settings.data_kwargs()}
+    path = record_path(results_root, settings.name, dataset, model, variant, seed)
+
+    def run() -> dict:
+        data = load_lm_data(dataset, data_dir=data_dir, **settings.data_kwargs())
+        seed_everything(seed)  # the weights' initialisation depends on the seed too
+        net = build_model(model, variant, **{**settings.model, "vocab_size": data.vocab_size})
+        started = time.perf_counter()
+        history = fit(net, data.train, data.validation, train_config)
+        final, epochs = history["epochs"][-1], history["epochs"]
+        record = {
+            "kind": "lm", "model": model, "variant": variant, "dataset": dataset, "preset": settings.name,
+            "seed": seed, "model_config": net.config.to_dict(), "train_config": train_config.to_dict(),
+            "data": {"source": data.source, "vocab_size": data.vocab_size, "block_size": data.block_size,
+                     "train_tokens": data.train.num_tokens, "val_tokens": data.validation.num_tokens},
+            "params": net.num_params(),
+            "mamba_backend": getattr(net, "backend", None),
+            "metrics": {
+                "val_loss": final["val_loss"], "val_ppl": final["val_ppl"], "train_loss": final["train_loss"],
+                "initial_val_loss": history["initial_val_loss"],
+                "seconds_per_epoch": statistics.mean(e["seconds"] for e in epochs),
+                "tokens_per_s": statistics.median(e["tokens_per_s"] for e in epochs),
+            },
+            "history": history,
+            "sample": sample_text(net, data, seed),
+            "wall_s": time.perf_counter() - started,
+            "provenance": provenance(history["device"]),
+        }
+        if checkpoint:
+            record["checkpoint"] = str(save_checkpoint(net, path.with_suffix(".pt")))
+        return record
+
+    def has_checkpoint(record: dict) -> bool:
+        return not checkpoint or bool(record.get("checkpoint") and Path(record["checkpoint"]).exists())
+
+    return find_or_run(path, spec, run, force=force, reusable=has_checkpoint, progress=progress)
+
+
+def run_table1(preset: str = "auto", seeds=None, datasets=TABLE1_DATASETS, models=TABLE1_MODELS,
+               results_root=None, data_dir=None, force: bool = False, progress: bool = False) -> list[dict]:
+    """Train (or reuse) every (dataset, model, variant, seed) of Table 1; return the records.
+
+    seeds None -> table1_seeds(preset). models: (model, variant) pairs.
+    """
+    seeds = table1_seeds(preset, seeds)
+    return [run_lm_experiment(model, variant, dataset, preset, seed, results_root=results_root,
+                              data_dir=data_dir, force=force, progress=progress)
+            for dataset in datasets for model, variant in models for seed in seeds]
+
+
+def run_ablations(preset: str = "auto", seeds=None, variants=ABLATION_VARIANTS, dataset: str = "wikitext2",
+                  results_root=None, data_dir=None, force: bool = False, progress: bool = False) -> list[dict]:
+    """Train (or reuse) each GAM variant of Table 3 for each seed (None -> the preset's seeds)."""
+    seeds = get_preset(preset).seeds if seeds is None else tuple(seeds)
+    return [run_lm_experiment("gam", variant, dataset, preset, seed, results_root=results_root,
+                              data_dir=data_dir, force=force, progress=progress)
+            for variant in variants for seed in seeds]
+
+
+def preset_unigram_loss(dataset: str, preset: str = "auto", data_dir=None) -> float:
+    """gamlib.data.unigram_loss on the chunks a preset trains and validates on: the validation loss
+    (nats/token) of a model that knows only the training targets' token frequencies."""
+    data = load_lm_data(dataset, data_dir=data_dir, **get_preset(preset).data_kwargs())
+    return unigram_loss(data.train.targets, data.validation.targets, data.vocab_size)
+
+
+def sample_text(net, data, seed: int, prompt: str = "The", tokens: int = 30) -> str:
+    """A short generated continuation (top-k 40), to read beside the perplexity."""
+    generator = torch.Generator(device=next(net.parameters()).device).manual_seed(seed)
+    idx = data.encode(prompt).unsqueeze(0).to(next(net.parameters()).device)
+    out = net.generate(idx, tokens, temperature=0.8, top_k=40, generator=generator)
+    return data.decode(out[0])
+
+
+def save_checkpoint(net, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"model_config": net.config.to_dict(), "state_dict": net.state_dict()}, path)
+    return path
+
+
+def load_checkpoint(record: dict, device="cpu"):
+    """The trained model a record's checkpoint holds (records written with checkpoint=True)."""
+    if not record.get("checkpoint") or not Path(record["checkpoint"]).exists():
+        raise FileNotFoundError(f"no checkpoint for this record ({record.get('checkpoint')}); "
+                                "rerun with checkpoint=True, force=True")
+    saved = torch.load(record["checkpoint"], map_location=device, weights_only=True)
+    net = build_model(record["model"], **saved["model_config"])
+    net.load_state_dict(saved["state_dict"])
+    return net.to(device).eval()
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description="Train one model and write its run record.")
+    parser.add_argument("--model", default="gam", choices=sorted(DEFAULT_VARIANTS))
+    parser.add_argument("--variant", default=None, help="gam: full|global_only|sum_fusion|local_only; "
+                        "transformer: naive|sdpa; mamba: paper|standard")
+    parser.add_argument("--dataset", default="wikitext2", choices=sorted(DATASETS))
+    parser.add_argument("--preset", default="auto", help="quick | colab | paper | auto")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--results", default=None, help="results folder (default: results/)")
+    parser.add_argument("--data-dir", default=None, help="local data folder (default: $GAMLIB_DATA_DIR)")
+    parser.add_argument("--force", action="store_true", help="retrain even if a finished record exists")
+    args = parser.parse_args(argv)
+    record = run_lm_experiment(args.model, args.variant, args.dataset, args.preset, args.seed,
+                               args.results, args.data_dir, args.force)
+    m = record["metrics"]
+    print(f"{record['model']}/{record['variant']} on {record['dataset']} ({record['preset']}, seed {record['seed']}, "
+          f"{record['params']:,} params, {record['provenance']['device']}): val loss {m['val_loss']:.4f}, "
+          f"val ppl {m['val_ppl']:.2f}, {m['seconds_per_epoch']:.1f} s/epoch, {m['tokens_per_s']:.0f} tok/s")
+    print(f"record: {record_path(args.results, record['preset'], args.dataset, args.model, record['variant'], args.seed)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,63 @@
+"""Recall experiments as run records: train a model on the associative-recall task, score it by distance."""
+from __future__ import annotations
+
+import functools
+import statistics
+import time
+from dataclasses import asdict, replace
+
+from ..models.config import DEFAULT_VARIANTS
+from ..models.registry import build_model
+from ..paths import results_dir
+from ..presets import get_preset
+from ..probes.recall import RecallTask, make_recall_data, recall_accuracy
+from ..records import find_or_run, provenance
+from ..runtime import seed_everything
+from ..training.loop import fit
+
+_cached_recall_data = functools.lru_cache(maxsize=4)(make_recall_data)  # the same sequences for every model
+
+
+def run_recall_experiment(model: str, variant: str | None = None, preset: str = "auto", seed: int = 0,
+                          task: RecallTask = RecallTask(), train_sequences: int = 4000,
+                          eval_sequences: int = 1000, results_root=None, force: bool = False,
+                          **train_overrides) -> dict:
+    """Train `model` (with the preset's model fields, dropout 0) on the recall task; return its record.
+
+    The record (kind 'recall') goes to results/<preset>/recall/<model>-<variant>-seed<N>.json and is
+    reused when its specification matches, unless force=True. `train_overrides` change the
+    preset's TrainConfig (e.g. epochs, lr). Any model of the registry runs, e.g. ('gam', 'context').
+    """
+    settings = get_preset(preset)
+    variant = variant or DEFAULT_VARIANTS.get(model, "")
+    train_config = replace(settings.train, seed=seed, progress=False, **train_overrides)
+    fields = {**settings.model, "vocab_size": task.vocab_size, "block_size": task.seq_len, "dropout": 0.0}
+    spec = {"kind": "recall", "model": model, "variant": variant, "preset": settings.name, "fields": fields,
+            "task": asdict(task), "train_sequences": train_sequences, "eval_sequences": eval_sequences,
+            "train_config": {**train_config.to_dict(), "progress": None}}
+    path = results_dir(results_root) / settings.name / "recall" / f"{model}-{variant}-seed{seed}.json"
+
+    def run() -> dict:
+        train = _cached_recall_data(task, train_sequences, seed=1000 + seed)  # the same for every model
+        test = _cached_recall_data(task, eval_sequences, seed=2000 + seed)    # fresh sequences
+        seed_everything(seed)
+        net = build_model(model, variant, **fields)
+        started = time.perf_counter()
+        history = fit(net, train.chunks, test.chunks, train_config)
+        accuracy = recall_accuracy(net, test)
+        return {
+            "kind": "recall", "model": model, "variant": variant, "preset": settings.name, "seed": seed,
+            "model_config": net.config.to_dict(), "train_config": train_config.to_dict(), "task": asdict(task),
+            "train_sequences": train_sequences, "eval_sequences": eval_sequences, "params": net.num_params(),
+            "receptive_field": getattr(net.config, "receptive_field", None),
+            "mamba_backend": getattr(net, "backend", None),
+            "accuracy": accuracy,
+            "metrics": {"val_loss": history["epochs"][-1]["val_loss"],
+                        "mean_accuracy": statistics.mean(row["accuracy"] for row in accuracy),
+                        "tokens_per_s": statistics.median(e["tokens_per_s"] for e in history["epochs"])},
+            "history": history,
+            "wall_s": time.perf_counter() - started,
+            "provenance": provenance(history["device"]),
+        }
+
+    return find_or_run(path, spec, run, force=force)

@@ -1,0 +1,140 @@
+"""Model configurations (one dataclass per architecture) and the reference-named GAM config.
+
+Every model config shares the language-model fields of `LMConfig` and adds its own.
+`variant` selects a named form of the architecture (Table 3 ablations for GAM, the
+attention implementation for the Transformer, the block form for Mamba).
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from ..checks import check_choice
+
+
+@dataclass
+class LMConfig:
+    """What every language model in the series shares: vocabulary, context, width, depth."""
+
+    vocab_size: int = 10000
+    block_size: int = 256  # the longest sequence the model accepts (position embeddings)
+    n_embd: int = 512
+    n_layer: int = 6
+    dropout: float = 0.1
+    variant: str = ""
+
+    VARIANTS = ("",)
+
+    def __post_init__(self):
+        if not self.variant:
+            self.variant = self.VARIANTS[0]
+        check_choice(f"{type(self).__name__} variant", self.variant, self.VARIANTS)
+        for name in ("vocab_size", "block_size", "n_embd", "n_layer"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)}")
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class GAMVariant:
+    """Which pathways a GAM block has and how it fuses them."""
+
+    local: bool            # the causal convolution
+    memory: str | None     # "bank": the paper's learned slots; "context": a read of the sequence; None
+    gated: bool            # sigmoid gates (True) or a plain sum of the pathways
+
+
+GAM_VARIANTS = {
+    "full":        GAMVariant(local=True,  memory="bank",    gated=True),   # the paper's GAM
+    "global_only": GAMVariant(local=False, memory="bank",    gated=False),  # Table 3 ablations
+    "sum_fusion":  GAMVariant(local=True,  memory="bank",    gated=False),
+    "local_only":  GAMVariant(local=True,  memory=None,      gated=False),
+    "context":     GAMVariant(local=True,  memory="context", gated=True),   # notebook 11: not in the paper
+}
+
+
+@dataclass
+class GAMConfig(LMConfig):
+    """Gated Associative Memory. `variant` is one of GAM_VARIANTS (the paper's, its Table 3 ablations, context)."""
+
+    num_memory_slots: int = 512
+    conv_kernel_size: int = 3
+    VARIANTS = tuple(GAM_VARIANTS)
+
+    @property
+    def use_local(self) -> bool:
+        return GAM_VARIANTS[self.variant].local
+
+    @property
+    def use_global(self) -> bool:
+        return GAM_VARIANTS[self.variant].memory is not None
+
+    @property
+    def memory(self) -> str | None:
+        return GAM_VARIANTS[self.variant].memory
+
+    @property
+    def gated(self) -> bool:
+        return GAM_VARIANTS[self.variant].gated
+
+    @property
+    def receptive_field(self) -> int:
+        """Tokens that position t can see: the causal convs stack and the bank read mixes no positions;
+        a memory that reads the context sees all of it."""
+        if self.memory == "context":
+            return self.block_size
+        return self.n_layer * (self.conv_kernel_size - 1) + 1 if self.use_local else 1
+
+
+@dataclass
+class TransformerConfig(LMConfig):
+    """Pre-norm GPT-style Transformer. `variant` is the attention implementation."""
+
+    n_head: int = 8
+    VARIANTS = ("naive", "sdpa")  # naive: materialised T x T scores (as the reference); sdpa: fused
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.n_embd % self.n_head:
+            raise ValueError(f"n_embd {self.n_embd} is not divisible by n_head {self.n_head}")
+
+
+@dataclass
+class MambaConfig(LMConfig):
+    """Mamba baseline. `variant`: 'paper' (bare stacked mixers) or 'standard' (pre-norm residual)."""
+
+    d_state: int = 16
+    d_conv: int = 4
+    expand: int = 3
+    backend: str = "auto"  # "auto" | "mamba_ssm" (CUDA kernels) | "mambapy" (pure PyTorch)
+    VARIANTS = ("paper", "standard")
+    BACKENDS = ("auto", "mamba_ssm", "mambapy")
+
+    def __post_init__(self):
+        super().__post_init__()
+        check_choice("Mamba backend", self.backend, self.BACKENDS)
+
+
+@dataclass
+class ModelConfig:
+    """The reference repository's GAM config, field for field, so its usage example runs unchanged."""
+
+    VOCAB_SIZE: int = 10000
+    BLOCK_SIZE: int = 256
+    N_EMBED: int = 512
+    N_LAYER: int = 6
+    DROPOUT: float = 0.1
+    NUM_MEMORY_SLOTS: int = 512
+    CONV_KERNEL_SIZE: int = 3
+
+    def to_gam_config(self) -> GAMConfig:
+        return GAMConfig(
+            vocab_size=self.VOCAB_SIZE, block_size=self.BLOCK_SIZE, n_embd=self.N_EMBED,
+            n_layer=self.N_LAYER, dropout=self.DROPOUT, num_memory_slots=self.NUM_MEMORY_SLOTS,
+            conv_kernel_size=self.CONV_KERNEL_SIZE, variant="full",
+        )
+
+
+MODEL_CONFIGS = {"gam": GAMConfig, "transformer": TransformerConfig, "mamba": MambaConfig}
+DEFAULT_VARIANTS = {name: cls.VARIANTS[0] for name, cls in MODEL_CONFIGS.items()}  # gam full, naive, paper

@@ -1,0 +1,107 @@
+"""What every language model in the series shares: token + position embeddings, a stack of
+blocks, a final LayerNorm, an output head tied to the token embedding, the loss, and generate().
+
+A model is `LanguageModel(config, blocks)`; GAM, the Transformer and Mamba differ only in
+their blocks, so the comparison between them is a comparison of blocks.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from ..runtime import eval_mode
+
+
+def check_token_ids(idx: torch.Tensor, vocab_size: int, block_size: int, name: str = "idx") -> None:
+    """Raise a clear error for input a language model cannot take (wrong type, rank, length, ids)."""
+    if not isinstance(idx, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor of token ids, got {type(idx).__name__}")
+    if idx.dtype not in (torch.int64, torch.int32, torch.int16, torch.uint8):
+        raise TypeError(f"{name} must hold integer token ids (torch.long), got dtype {idx.dtype}")
+    if idx.dim() != 2:
+        hint = " (add a batch dimension: idx.unsqueeze(0))" if idx.dim() == 1 else ""
+        raise ValueError(f"{name} must have shape (batch, seq_len), got shape {tuple(idx.shape)}{hint}")
+    if idx.shape[1] > block_size:
+        raise ValueError(f"sequence length {idx.shape[1]} exceeds block_size {block_size}")
+    if idx.numel() and (int(idx.min()) < 0 or int(idx.max()) >= vocab_size):
+        bad = int(idx.max()) if int(idx.max()) >= vocab_size else int(idx.min())
+        raise ValueError(f"token id {bad} outside vocabulary of {vocab_size} (valid ids: 0..{vocab_size - 1})")
+
+
+def feed_forward(n_embd: int, dropout: float) -> nn.Sequential:
+    """Linear(C, 4C) -> exact GELU -> Linear(4C, C) -> Dropout; the FFN of GAM and Transformer blocks."""
+    return nn.Sequential(
+        nn.Linear(n_embd, 4 * n_embd), nn.GELU(), nn.Linear(4 * n_embd, n_embd), nn.Dropout(dropout)
+    )
+
+
+class LanguageModel(nn.Module):
+    """Embeddings -> blocks -> LayerNorm -> tied head. Subclasses only build `blocks`.
+
+    `config` is an LMConfig (or one of its per-architecture subclasses in models/config.py).
+    """
+
+    def __init__(self, config, blocks: list[nn.Module]):
+        super().__init__()
+        self.config = config
+        self.token_embedding = nn.Embedding(config.vocab_size, config.n_embd)
+        self.pos_embedding = nn.Embedding(config.block_size, config.n_embd)
+        self.dropout = nn.Dropout(config.dropout)
+        self.blocks = nn.ModuleList(blocks)
+        self.ln_f = nn.LayerNorm(config.n_embd)
+        self.head = nn.Linear(config.n_embd, config.vocab_size, bias=False)
+        self.token_embedding.weight = self.head.weight  # weight tying, as the reference
+
+    def embed(self, idx: torch.Tensor) -> torch.Tensor:
+        """(B, T) token ids -> (B, T, C) input of the first block, after validating the ids."""
+        check_token_ids(idx, self.config.vocab_size, self.config.block_size)
+        pos = torch.arange(idx.shape[1], device=idx.device)  # (T,)
+        return self.dropout(self.token_embedding(idx) + self.pos_embedding(pos))
+
+    def logits_and_loss(self, x: torch.Tensor, targets: torch.Tensor | None):
+        """(B, T, C) output of the last block -> logits (B, T, V) and mean cross-entropy (or None)."""
+        logits = self.head(self.ln_f(x))
+        if targets is None:
+            return logits, None
+        if targets.shape != logits.shape[:2]:
+            raise ValueError(f"targets shape {tuple(targets.shape)} does not match idx shape {tuple(logits.shape[:2])}")
+        loss = F.cross_entropy(logits.flatten(0, 1).float(), targets.flatten(), ignore_index=-100)
+        return logits, loss
+
+    def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None):
+        x = self.embed(idx)  # (B, T, C)
+        for block in self.blocks:
+            x = block(x)  # (B, T, C)
+        return self.logits_and_loss(x, targets)
+
+    def num_params(self, trainable_only: bool = False) -> int:
+        """Unique parameters (the tied embedding/head matrix counts once)."""
+        return sum(p.numel() for p in self.parameters() if p.requires_grad or not trainable_only)
+
+    @torch.no_grad()
+    def generate(self, idx: torch.Tensor, max_new_tokens: int, temperature: float = 1.0,
+                 top_k: int | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
+        """Sample `max_new_tokens` continuations of (B, T) `idx`; returns (B, T + max_new_tokens).
+
+        temperature 0 means greedy decoding; top_k keeps only the k most likely tokens.
+        """
+        if temperature < 0:
+            raise ValueError(f"temperature must be >= 0, got {temperature}")
+        if top_k is not None and not 1 <= top_k <= self.config.vocab_size:
+            raise ValueError(f"top_k must be in 1..{self.config.vocab_size}, got {top_k}")
+        with eval_mode(self):
+            for _ in range(max_new_tokens):
+                context = idx[:, -self.config.block_size:]  # the model sees at most block_size tokens
+                logits, _ = self(context)
+                logits = logits[:, -1, :].float()  # (B, V)
+                if temperature == 0:
+                    next_id = logits.argmax(dim=-1, keepdim=True)
+                else:
+                    logits = logits / temperature
+                    if top_k is not None:
+                        kth = torch.topk(logits, top_k).values[:, -1:]
+                        logits = logits.masked_fill(logits < kth, float("-inf"))
+                    next_id = torch.multinomial(F.softmax(logits, dim=-1), 1, generator=generator)
+                idx = torch.cat([idx, next_id], dim=1)
+        return idx

@@ -1,0 +1,94 @@
+"""Experiment presets: model size, data budget and training settings, as data.
+
+    quick   a 2-core CPU in minutes: tiny models, data subsets, short training (what CI runs)
+    colab   one consumer GPU (e.g. a Colab T4): mid-size models, full trimmed data, a few epochs
+    paper   exactly docs/paper.md §3 (the paper's configuration and training setup)
+    auto    quick on CPU, colab on a GPU
+
+Also here, as data: the grids each table runs (which models, datasets, variants and seeds).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .checks import check_choice
+from .runtime import default_device
+from .training.config import TrainConfig
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    description: str
+    model: dict                       # config fields shared by every model (see models.make_config)
+    train: TrainConfig
+    vocab_size: int = 10000
+    max_train_rows: int | None = 50_000   # the reference's row trimming
+    max_val_rows: int | None = 5_000
+    max_train_chunks: int | None = None   # further subsets, for CPU presets
+    max_val_chunks: int | None = None
+    seeds: tuple[int, ...] = (0,)         # seeds an experiment table averages over
+    notes: list[str] = field(default_factory=list)
+
+    def data_kwargs(self) -> dict:
+        return dict(block_size=self.model["block_size"], vocab_size=self.vocab_size,
+                    max_train_rows=self.max_train_rows, max_val_rows=self.max_val_rows,
+                    max_train_chunks=self.max_train_chunks, max_val_chunks=self.max_val_chunks)
+
+
+PAPER_MODEL = dict(block_size=256, n_embd=512, n_layer=6, dropout=0.1, num_memory_slots=512,
+                   conv_kernel_size=3, n_head=8, d_state=16, d_conv=4, expand=3)
+
+PRESETS = {
+    "quick": Preset(
+        name="quick",
+        description="2-core CPU, minutes: 2-layer 64-wide models on ~200k training tokens, 2 epochs",
+        model=dict(block_size=64, n_embd=64, n_layer=2, dropout=0.1, num_memory_slots=64,
+                   conv_kernel_size=3, n_head=4, d_state=16, d_conv=4, expand=2),
+        train=TrainConfig(epochs=2, batch_size=16, lr=3e-3, warmup_steps=20),
+        vocab_size=2048, max_train_chunks=3072, max_val_chunks=192, seeds=(0, 1, 2),
+        notes=["vocabulary 2,048, context 64, ~200k training tokens: minutes on a 2-core CPU",
+               "lr 3e-3 and 20 warm-up steps instead of 3e-4 and 100: tiny models, few steps",
+               "models this small, trained this briefly, sit near the unigram loss: quick checks the "
+               "pipeline and the protocol, not the paper's claims"],
+    ),
+    "colab": Preset(
+        name="colab",
+        description="one consumer GPU: 4-layer, 256-wide models on the trimmed data, 2 epochs, bf16/fp16 autocast",
+        model=dict(PAPER_MODEL, n_embd=256, n_layer=4, num_memory_slots=256, n_head=4),
+        train=TrainConfig(epochs=2, batch_size=32, precision="auto"),
+        seeds=(0, 1, 2),
+    ),
+    "paper": Preset(
+        name="paper",
+        description="docs/paper.md §3: 6 layers, 512 wide, batch 32, AdamW 3e-4, 5 epochs, fp32",
+        model=dict(PAPER_MODEL),
+        train=TrainConfig(epochs=5, batch_size=32, lr=3e-4, warmup_steps=100, precision="fp32"),
+        seeds=(0, 1, 2),
+    ),
+}
+
+
+def get_preset(name: str = "auto") -> Preset:
+    """A preset by name; 'auto' is 'colab' when a CUDA GPU is present and 'quick' otherwise."""
+    check_choice("preset", name, (*PRESETS, "auto"))
+    if name == "auto":
+        name = "colab" if default_device().type == "cuda" else "quick"
+    return PRESETS[name]
+
+
+# The grids the tables run: (model, variant) pairs, datasets, GAM ablations.
+# The paper's "Transformer" is the naive-attention reference, its "Mamba" the bare-mixer 'paper' form.
+TABLE1_MODELS = (("gam", "full"), ("transformer", "naive"), ("transformer", "sdpa"),
+                 ("mamba", "paper"), ("mamba", "standard"))
+TABLE1_DATASETS = ("wikitext2", "tinystories")
+ABLATION_VARIANTS = ("full", "global_only", "sum_fusion", "local_only")
+
+
+def table1_seeds(preset: str = "auto", seeds=None, quick_seed: int = 0) -> tuple[int, ...]:
+    """Seeds for Table 1: `seeds` when given, else the preset's, except quick: (quick_seed,) alone,
+    to fit a CPU budget (ten runs instead of thirty)."""
+    if seeds is not None:
+        return tuple(seeds)
+    settings = get_preset(preset)
+    return (quick_seed,) if settings.name == "quick" else settings.seeds

@@ -1,0 +1,1 @@
+"""Analysis of run records: the paper's numbers, tables, statistics over seeds, fits and figures."""

@@ -1,0 +1,57 @@
+"""A memory that reads the sequence: the context-reading GAM variant of notebook 11 (not in the paper).
+
+GAM's bank read, softmax(h_t M^T) M, depends on token t alone (docs/paper.md §5.1). ContextMemory is a
+drop-in for it (same call, same output shape) whose keys and values come from the tokens s <= t,
+so the read spans the whole context: causal linear attention (Katharopoulos et al. 2020),
+
+    read_t = sum_{s<=t} a_ts v_s / sum_{s<=t} a_ts,    a_ts = phi(q_t) . phi(k_s),    q, k, v = W h,
+
+with phi = elu + 1 and heads of `head_dim` channels. Two forms compute it:
+  parallel  (forward): a masked (T, T) product, as attention; returns the read weights for probes;
+  recurrent (recurrent): a running (head_dim x head_dim) state sum_s phi(k_s) v_s^T per head, one
+            token at a time: O(T) time and O(1) memory in T.
+GAMConfig(variant="context") builds a full GAM block with this memory in place of the bank.
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class ContextMemory(nn.Module):
+    def __init__(self, n_embd: int, head_dim: int = 16):
+        super().__init__()
+        if n_embd % head_dim:
+            raise ValueError(f"n_embd {n_embd} is not divisible by head_dim {head_dim}")
+        self.head_dim = head_dim
+        self.qkv = nn.Linear(n_embd, 3 * n_embd)  # the extra parameters: 3 C^2 + 3 C (the bank's S C go)
+
+    def features(self, h: torch.Tensor):
+        """h: (B, T, C) -> phi(q), phi(k), v, each (B, H, T, head_dim)."""
+        B, T, C = h.shape
+        q, k, v = (t.view(B, T, C // self.head_dim, self.head_dim).transpose(1, 2)
+                   for t in self.qkv(h).chunk(3, dim=-1))
+        return F.elu(q) + 1, F.elu(k) + 1, v
+
+    def forward(self, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """h: (B, T, C) -> (read (B, T, C), read weights a_ts / sum_s a_ts (B, H, T, T))."""
+        q, k, v = self.features(h)
+        scores = (q @ k.transpose(-2, -1)).tril()              # (B, H, T, T): a_ts, 0 for s > t
+        weights = scores / scores.sum(-1, keepdim=True)
+        read = weights @ v                                      # (B, H, T, head_dim)
+        return read.transpose(1, 2).reshape(h.shape), weights
+
+    def recurrent(self, h: torch.Tensor) -> torch.Tensor:
+        """The same read, one token at a time with a running state per head: (B, T, C) -> (B, T, C)."""
+        q, k, v = self.features(h)                              # (B, H, T, D)
+        B, H, T, D = q.shape
+        state = h.new_zeros(B, H, D, D)                         # sum_s phi(k_s) v_s^T
+        normaliser = h.new_zeros(B, H, D)                       # sum_s phi(k_s)
+        reads = []
+        for t in range(T):
+            state = state + k[:, :, t, :, None] * v[:, :, t, None, :]
+            normaliser = normaliser + k[:, :, t]
+            numerator = (q[:, :, t, None, :] @ state)[:, :, 0]  # (B, H, D)
+            reads.append(numerator / (q[:, :, t] * normaliser).sum(-1, keepdim=True))
+        return torch.stack(reads, dim=2).transpose(1, 2).reshape(h.shape)

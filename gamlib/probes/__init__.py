@@ -1,0 +1,1 @@
+"""Probes that look inside models: gates and memory slots, receptive fields, associative recall."""

@@ -1,0 +1,120 @@
+"""Run records: one JSON file per finished run, with what was run, what came out and where.
+
+`find_or_run` is the one cache every kind of run goes through (language model, recall, scaling):
+a record whose specification hash matches is reused, anything else is run and written.
+Tables and figures are built from records (`load_records` -> pandas DataFrame), never typed in.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+import subprocess
+import sys
+from datetime import datetime, timezone
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Callable
+
+import pandas as pd
+import torch
+
+from .paths import project_root, results_dir
+
+SCHEMA_VERSION = 1
+
+
+def git_commit() -> str | None:
+    root = project_root()
+    if root is None:
+        return None
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
+                                timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+                               capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return f"{commit}{'+dirty' if dirty else ''}" if commit else None
+
+
+def gamlib_version() -> str | None:
+    try:
+        return version("gamlib")
+    except PackageNotFoundError:  # running from a checkout that was never installed
+        return None
+
+
+def provenance(device_name: str) -> dict:
+    """Where and with what a run happened."""
+    return {
+        "device": device_name,
+        "torch": torch.__version__,
+        "cuda": torch.version.cuda,
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "gamlib": gamlib_version(),
+        "git_commit": git_commit(),
+        "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+def spec_hash(spec: dict) -> str:
+    """A short hash of everything that determines a run, to tell a stale record from a reusable one."""
+    return hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()[:12]
+
+
+def save_record(record: dict, path: Path) -> Path:
+    """Write atomically, so an interrupted run never leaves a half record that looks finished."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(record, indent=1, default=str))
+    tmp.replace(path)
+    return path
+
+
+def read_record(path: Path) -> dict | None:
+    """A finished record, or None if the file is absent or not a record of this schema."""
+    try:
+        record = json.loads(Path(path).read_text())
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+    return record if record.get("schema") == SCHEMA_VERSION else None
+
+
+def find_or_run(path: Path, spec: dict, run: Callable[[], dict], force: bool = False,
+                reusable: Callable[[dict], bool] = lambda record: True, progress: bool = False) -> dict:
+    """The record at `path` if its spec hash matches `spec` and `reusable(record)`; else run() and save.
+
+    run() returns the record's content; find_or_run adds the schema and spec hash, writes it and
+    returns it read back from disk, so a fresh record and a reused one are the same JSON object.
+    """
+    path = Path(path)
+    existing = read_record(path)
+    if existing and not force and existing.get("spec_hash") == spec_hash(spec) and reusable(existing):
+        if progress:
+            print(f"reusing finished run {path}")
+        return existing
+    record = {"schema": SCHEMA_VERSION, "spec_hash": spec_hash(spec), **run()}
+    save_record(record, path)
+    return read_record(path)
+
+
+def load_records(root=None, kind: str | None = None, **where):
+    """All records under `root` as a DataFrame, one row per record, metrics flattened into columns.
+
+    `kind` and keyword filters select rows, e.g. load_records(kind="lm", preset="quick").
+    The full record stays available in the 'record' column.
+    """
+    rows = []
+    for path in sorted(results_dir(root).rglob("*.json")):
+        record = read_record(path)
+        if record is None or (kind and record.get("kind") != kind):
+            continue
+        if any(record.get(key) != value for key, value in where.items()):
+            continue
+        flat = {k: v for k, v in record.items() if not isinstance(v, (dict, list))}
+        flat.update(record.get("metrics", {}))
+        flat["path"], flat["record"] = str(path), record
+        rows.append(flat)
+    return pd.DataFrame(rows)

@@ -1,0 +1,14 @@
+"""gamlib.experiments.recall: a recall run writes its record and reuses it."""
+from gamlib.experiments.recall import run_recall_experiment
+from gamlib.records import load_records
+
+
+def test_recall_run_writes_and_reuses_a_record(tmp_path, recall_task):
+    kwargs = dict(preset="quick", task=recall_task, train_sequences=32, eval_sequences=16, results_root=tmp_path,
+                  epochs=1)
+    record = run_recall_experiment("gam", "full", **kwargs)
+    assert record["kind"] == "recall" and record["receptive_field"] == 5 and record["provenance"]["torch"]
+    assert (tmp_path / "quick" / "recall" / "gam-full-seed0.json").exists()
+    assert run_recall_experiment("gam", "full", **kwargs)["provenance"] == record["provenance"]  # reused
+    table = load_records(tmp_path, kind="recall")
+    assert len(table) == 1 and table.loc[0, "record"]["accuracy"] == record["accuracy"]

@@ -1,0 +1,47 @@
+"""gamlib.probes.recall: recall data with each answer in the context at the asked distance; accuracy by distance."""
+import pytest
+import torch
+
+from gamlib.models.registry import build_model
+from gamlib.probes.recall import RecallTask, accuracy_by_distance, make_recall_data, recall_accuracy
+
+
+def test_recall_data_shapes_answers_and_distances(recall_task):
+    task = recall_task
+    data = make_recall_data(task, 200, seed=0)
+    inputs, targets, distance = data.chunks.inputs, data.chunks.targets, data.distance
+    assert inputs.shape == targets.shape == distance.shape == (200, 32)
+    assert task.vocab_size == 1 + 6 + 5 + 6 * 5 and int(inputs.max()) < task.vocab_size
+    queries = targets != -100
+    assert torch.equal(queries, distance > 0) and int(queries.sum()) == 200 * task.queries
+    assert set(distance[queries].tolist()) == set(task.distances)  # every asked distance, nothing else
+    facts = inputs >= task.pair(0, 0)
+    assert facts.sum(1).eq(task.pairs).all()
+    for n, q in queries.nonzero().tolist():
+        d, key, value = int(distance[n, q]), int(inputs[n, q]) - 1, int(targets[n, q]) - 1 - task.num_keys
+        assert 0 <= key < task.num_keys and 0 <= value < task.num_values
+        assert int(inputs[n, q - d]) == task.pair(key, value)      # the fact d positions back holds the answer
+        bound_to_key = (inputs[n] >= task.pair(key, 0)) & (inputs[n] <= task.pair(key, task.num_values - 1))
+        assert int(bound_to_key.sum()) == 1                       # one fact per key in a sequence
+    assert torch.equal(make_recall_data(task, 200, seed=0).chunks.inputs, inputs)  # deterministic
+    with pytest.raises(ValueError, match="does not fit"):
+        RecallTask(seq_len=16, distances=(2, 16))
+    with pytest.raises(ValueError, match="need seq_len"):
+        RecallTask(seq_len=16, pairs=4, queries=8, distances=(1, 2))
+
+
+def test_accuracy_by_distance_on_a_toy():
+    targets = torch.tensor([[-100, 5, -100, 6], [7, -100, 8, -100]])
+    distance = torch.tensor([[0, 2, 0, 3], [2, 0, 3, 0]])
+    predictions = torch.tensor([[0, 5, 1, 0], [7, 3, 8, 2]])
+    assert accuracy_by_distance(predictions, targets, distance) == [
+        {"distance": 2, "queries": 2, "correct": 2, "accuracy": 1.0},
+        {"distance": 3, "queries": 2, "correct": 1, "accuracy": 0.5}]
+
+
+def test_recall_accuracy_of_an_untrained_model_is_per_distance(tiny, recall_task):
+    data = make_recall_data(recall_task, 20, seed=1)
+    rows = recall_accuracy(build_model("gam", "full", **{**tiny, "vocab_size": recall_task.vocab_size,
+                                                         "block_size": 32}), data)
+    assert [r["distance"] for r in rows] == list(recall_task.distances)
+    assert sum(r["queries"] for r in rows) == 20 * recall_task.queries
