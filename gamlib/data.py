@@ -1,7 +1,7 @@
 """Datasets, the BPE tokenizer and next-token chunks.
 
-Text comes from a local folder laid out like `shared/data` (argument `data_dir` or the
-environment variable GAMLIB_DATA_DIR), else from the Hugging Face hub through `datasets`:
+Text comes from a local folder laid out like `shared/data`, else from the Hugging Face hub through
+`datasets`:
 
     wikitext2    local: wikitext-2-v1/{train,validation,test}.txt   (one row per line)
                  hub:   wikitext / wikitext-2-raw-v1
@@ -13,22 +13,42 @@ BPE tokenizer (Whitespace pre-tokenizer, vocab 10,000, specials [UNK] [PAD] [SOS
 concatenates the tokens of all rows, cut into non-overlapping chunks of block_size + 1.
 Unlike the reference, the tokenizer here sees the train split only (the reference also
 trained it on validation and test text, a leak).
+
+Where the text is read from (`load_rows`): a folder given explicitly, as the argument `data_dir` or
+else the environment variable GAMLIB_DATA_DIR, is the only place looked at, and an error names the
+file it lacks; only when neither is given are <checkout>/data and then the hub tried.
+
+Nothing stale: the cached tokenizer and token ids are keyed by a SHA-256 of the exact rows they are
+built from (and of the tokenizer settings / the tokenizer itself), so edited text is re-tokenized even
+when its number of lines is unchanged. `LMData.fingerprint` records those hashes and the sizes of the
+chunks returned, for run records. A cache file that cannot be read is named in a warning and rebuilt;
+cache files are written atomically (gamlib.files) and ids are loaded with torch.load(weights_only=True).
 """
 from __future__ import annotations
 
 import hashlib
+import json
 import os
-from dataclasses import dataclass
+import warnings
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 from tokenizers import Tokenizer, models, pre_tokenizers, trainers
 
 from .checks import check_choice
+from .files import atomic_write, atomic_write_text
 from .paths import cache_dir, project_root
 
 SPECIAL_TOKENS = ["[UNK]", "[PAD]", "[SOS]", "[EOS]"]
 STORY_SEPARATOR = "<|endoftext|>"
+# What train_tokenizer builds, for the tokenizer cache key: change it when the recipe changes.
+TOKENIZER_RECIPE = {"recipe": 1, "model": "BPE", "unk_token": "[UNK]", "pre_tokenizer": "Whitespace",
+                    "special_tokens": SPECIAL_TOKENS}
+
+
+class CacheRebuiltWarning(UserWarning):
+    """A cached tokenizer or token-id file could not be read and is being rebuilt."""
 
 
 @dataclass(frozen=True)
@@ -48,15 +68,24 @@ SPLITS = ("train", "validation", "test")
 
 
 def candidate_data_dirs(data_dir: str | os.PathLike | None) -> list[Path]:
-    """Folders searched for local copies, in order: the argument, $GAMLIB_DATA_DIR, <checkout>/data."""
-    dirs = [Path(d) for d in (data_dir, os.environ.get("GAMLIB_DATA_DIR")) if d]
-    if project_root() is not None:
-        dirs.append(project_root() / "data")
-    return dirs
+    """The folders load_rows reads local copies from: the argument alone when given, else
+    $GAMLIB_DATA_DIR alone when set, else <checkout>/data (then load_rows tries the hub)."""
+    if data_dir is not None and str(data_dir) != "":
+        return [Path(data_dir)]
+    if os.environ.get("GAMLIB_DATA_DIR"):
+        return [Path(os.environ["GAMLIB_DATA_DIR"])]
+    return [project_root() / "data"] if project_root() is not None else []
 
 
 def read_local_rows(path: Path, fmt: str) -> list[str]:
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError as error:
+        raise ValueError(
+            f"{path} is not UTF-8 text (byte {error.start}: {error.reason}), so it cannot be read as a "
+            f"dataset split. Fix: replace it with the UTF-8 text file (see data/README.md for how to "
+            f"build the folder, and SHA256SUMS beside the shared copy to check it)."
+        ) from error
     if fmt == "lines":
         return text.split("\n")[:-1] if text.endswith("\n") else text.split("\n")
     stories, current = [], []
@@ -71,20 +100,49 @@ def read_local_rows(path: Path, fmt: str) -> list[str]:
     return stories
 
 
+def _missing_split_error(source: DatasetSource, split: str, folder: Path, given_as: str) -> FileNotFoundError:
+    """The error for an explicitly given data folder that does not hold the split: what is missing, and the fix."""
+    path = folder / source.local_folder / f"{split}.txt"
+    if not folder.is_dir():
+        lacks = "that folder does not exist"
+    elif not (folder / source.local_folder).is_dir():
+        lacks = f"that folder has no {source.local_folder}/ folder"
+    else:
+        lacks = f"{folder / source.local_folder} has no {split}.txt"
+    where = f"{path}" + ("" if path.is_absolute() else f" (absolute: {path.absolute()})")
+    return FileNotFoundError(
+        f"No {source.title} {split} data in the data folder given by {given_as}: expected the file {where}, "
+        f"but {lacks}. Fix: put {source.local_folder}/{split}.txt in {folder} (see data/README.md), or point "
+        f"{given_as.split('=')[0]} at the folder that holds it (e.g. ../shared/data); leave both data_dir and "
+        f"GAMLIB_DATA_DIR unset to read <checkout>/data or download from the Hugging Face hub instead."
+    )
+
+
 def load_rows(dataset: str, split: str, data_dir=None, max_rows: int | None = None) -> tuple[list[str], str]:
-    """The text rows of a split (trimmed to max_rows) and a description of where they came from."""
+    """The text rows of a split (trimmed to max_rows) and a description of where they came from.
+
+    An explicit folder (data_dir, else $GAMLIB_DATA_DIR) is the only place looked at: when it lacks
+    <folder>/<dataset folder>/<split>.txt, a FileNotFoundError names that path. With neither given,
+    <checkout>/data is tried, then the Hugging Face hub.
+    """
     check_choice("dataset", dataset, DATASETS)
     check_choice("split", split, SPLITS)
     source = DATASETS[dataset]
-    looked = []
-    for folder in candidate_data_dirs(data_dir):
+    folders = candidate_data_dirs(data_dir)
+    if data_dir is not None and str(data_dir) != "":
+        given_as = f"data_dir={str(data_dir)!r}"
+    elif os.environ.get("GAMLIB_DATA_DIR"):
+        given_as = f"GAMLIB_DATA_DIR={os.environ['GAMLIB_DATA_DIR']}"
+    else:
+        given_as = None
+    for folder in folders:
         path = folder / source.local_folder / f"{split}.txt"
-        looked.append(str(path))
-        if path.exists():
+        if path.is_file():
             rows = read_local_rows(path, source.local_format)
             return rows[:max_rows] if max_rows else rows, f"local:{path}"
-        if data_dir is not None and folder == Path(data_dir) and (folder / source.local_folder).exists():
-            raise FileNotFoundError(f"{source.title} has no {split} split under {folder / source.local_folder}")
+    if given_as is not None:
+        raise _missing_split_error(source, split, folders[0], given_as)
+    looked = [str(folder / source.local_folder / f"{split}.txt") for folder in folders]
     try:
         rows = load_hub_rows(source, split, max_rows)
     except Exception as error:  # no internet, HF_HUB_OFFLINE, missing package, unknown split
@@ -107,9 +165,10 @@ def load_hub_rows(source: DatasetSource, split: str, max_rows: int | None) -> li
 
 def train_tokenizer(rows: list[str], vocab_size: int):
     """A BPE tokenizer as the reference's (Whitespace pre-tokenizer, four special tokens)."""
-    tokenizer = Tokenizer(models.BPE(unk_token="[UNK]"))
+    tokenizer = Tokenizer(models.BPE(unk_token=TOKENIZER_RECIPE["unk_token"]))
     tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
-    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS, show_progress=False)
+    trainer = trainers.BpeTrainer(vocab_size=vocab_size, special_tokens=list(TOKENIZER_RECIPE["special_tokens"]),
+                                  show_progress=False)
     tokenizer.train_from_iterator(rows, trainer=trainer)
     return tokenizer
 
@@ -171,6 +230,9 @@ class LMData:
     source: str
     vocab_size: int
     block_size: int
+    # What the data is, for run records (JSON-serialisable): content hashes of the rows and the tokenizer,
+    # and the sizes of the chunks above. See load_lm_data for the keys.
+    fingerprint: dict = field(default_factory=dict)
 
     def decode(self, ids) -> str:
         return self.tokenizer.decode([int(i) for i in ids])
@@ -179,40 +241,121 @@ class LMData:
         return torch.tensor(self.tokenizer.encode(text).ids, dtype=torch.long)
 
 
-def cache_key(*parts) -> str:
-    return hashlib.sha256("|".join(map(str, parts)).encode()).hexdigest()[:16]
+def rows_sha256(rows: list[str]) -> str:
+    """SHA-256 (hex) of exactly these rows in this order; each row is length-prefixed, so that
+    moving a line break (or splitting a row in two) changes the hash."""
+    digest = hashlib.sha256()
+    for row in rows:
+        data = row.encode("utf-8", "surrogatepass")
+        digest.update(len(data).to_bytes(8, "little"))
+        digest.update(data)
+    return digest.hexdigest()
+
+
+def tokenizer_sha256(tokenizer) -> str:
+    """SHA-256 (hex) of the tokenizer's own compact serialisation (the same for a fresh and a reloaded one)."""
+    return hashlib.sha256(tokenizer.to_str().encode("utf-8")).hexdigest()
+
+
+def _content_key(**parts) -> str:
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode("utf-8")).hexdigest()
+
+
+def _unreadable(path: Path, error: Exception) -> None:
+    """Warn that a cache file cannot be used, naming it, and remove it (it is rebuilt next)."""
+    message = str(error)
+    if "WeightsUnpickler error:" in message:  # torch's advice to retry with weights_only=False is not ours
+        detail = message.split("WeightsUnpickler error:", 1)[1].split("Check the documentation")[0]
+        detail = " ".join(detail.split("Please use")[0].split())
+        message = f"torch.load(weights_only=True) refused its pickle, which is not a plain tensor: {detail}"
+    reason = f"{type(error).__name__}: {' '.join(message.split())[:300]}"
+    warnings.warn(f"gamlib cache file {path} is unreadable ({reason}); rebuilding it", CacheRebuiltWarning,
+                  stacklevel=3)
+    path.unlink(missing_ok=True)
+
+
+def _cached_tokenizer(dataset: str, rows: list[str], rows_hash: str, vocab_size: int):
+    """The tokenizer trained on `rows` (their hash given), from the cache or trained and cached."""
+    key = _content_key(rows_sha256=rows_hash, vocab_size=vocab_size, **TOKENIZER_RECIPE)
+    path = cache_dir() / f"tokenizer-{dataset}-{vocab_size}-{key[:16]}.json"
+    if path.exists():
+        try:
+            return Tokenizer.from_file(str(path))
+        except Exception as error:  # noqa: BLE001 (truncated or garbage JSON: tokenizers raises a bare Exception)
+            _unreadable(path, error)
+    tokenizer = train_tokenizer(rows, vocab_size)
+    atomic_write_text(path, tokenizer.to_str(pretty=True))
+    return tokenizer
+
+
+def _cached_ids(dataset: str, split: str, tokenizer, tokenizer_hash: str, rows: list[str], rows_hash: str):
+    """All rows' token ids, from the cache (torch.load with weights_only=True) or encoded and cached."""
+    key = _content_key(rows_sha256=rows_hash, tokenizer_sha256=tokenizer_hash, ids="int64 1-D")
+    path = cache_dir() / f"ids-{dataset}-{split}-{key[:16]}.pt"
+    if path.exists():
+        try:
+            with warnings.catch_warnings():  # our own warning below says what is wrong with the file
+                warnings.filterwarnings("ignore", message="Detected pickle protocol")
+                ids = torch.load(path, map_location="cpu", weights_only=True)
+            if not (isinstance(ids, torch.Tensor) and ids.dtype == torch.long and ids.dim() == 1):
+                raise ValueError(f"expected a 1-D int64 tensor, found {type(ids).__name__} "
+                                 f"{getattr(ids, 'dtype', '')} {tuple(getattr(ids, 'shape', ()))}")
+            if len(ids) and (int(ids.min()) < 0 or int(ids.max()) >= tokenizer.get_vocab_size()):
+                raise ValueError(f"token ids outside 0..{tokenizer.get_vocab_size() - 1}")
+            return ids
+        except Exception as error:  # noqa: BLE001 (truncated zip, garbage, or a pickle weights_only refuses)
+            _unreadable(path, error)
+    ids = encode_rows(tokenizer, rows)
+    atomic_write(path, lambda handle: torch.save(ids, handle), mode="wb")
+    return ids
 
 
 def load_tokenizer(dataset: str, vocab_size: int = 10000, data_dir=None, max_train_rows: int | None = 50_000):
-    """The BPE tokenizer of `dataset`, trained on its train split only, cached on disk."""
+    """The BPE tokenizer of `dataset`, trained on its train split only, cached on disk.
+
+    The cache is keyed by a SHA-256 of the train rows used (after trimming) and the tokenizer settings.
+    """
     rows, source = load_rows(dataset, "train", data_dir, max_train_rows)
-    path = cache_dir() / f"tokenizer-{dataset}-{vocab_size}-{cache_key(source, len(rows), vocab_size)}.json"
-    if path.exists():
-        return Tokenizer.from_file(str(path)), rows, source
-    tokenizer = train_tokenizer(rows, vocab_size)
-    tokenizer.save(str(path.with_suffix(".tmp")))
-    path.with_suffix(".tmp").replace(path)  # atomic: a half-written cache is never read
-    return tokenizer, rows, source
+    return _cached_tokenizer(dataset, rows, rows_sha256(rows), vocab_size), rows, source
 
 
 def load_lm_data(dataset: str = "wikitext2", block_size: int = 256, vocab_size: int = 10000, data_dir=None,
                  max_train_rows: int | None = 50_000, max_val_rows: int | None = 5_000,
                  max_train_chunks: int | None = None, max_val_chunks: int | None = None) -> LMData:
-    """Tokenizer + chunked train/validation splits (defaults: the reference benchmark's trimming)."""
-    tokenizer, train_rows, source = load_tokenizer(dataset, vocab_size, data_dir, max_train_rows)
+    """Tokenizer + chunked train/validation splits (defaults: the reference benchmark's trimming).
+
+    The result's `fingerprint` (a JSON-serialisable dict) says what the data is: dataset, source,
+    train_rows, val_rows, train_sha256 and validation_sha256 (SHA-256 of the rows used), tokenizer_sha256,
+    vocab_size, block_size, and train_tokens / val_tokens / train_chunks / val_chunks (of the chunks
+    returned, after max_*_chunks). Changed text, tokenizer or trimming changes it.
+    """
+    train_rows, source = load_rows(dataset, "train", data_dir, max_train_rows)
     val_rows, _ = load_rows(dataset, "validation", data_dir, max_val_rows)
+    hashes = {"train": rows_sha256(train_rows), "validation": rows_sha256(val_rows)}
+    tokenizer = _cached_tokenizer(dataset, train_rows, hashes["train"], vocab_size)
+    tokenizer_hash = tokenizer_sha256(tokenizer)
     splits = {}
     for split, rows in (("train", train_rows), ("validation", val_rows)):
-        path = cache_dir() / f"ids-{dataset}-{split}-{cache_key(source, len(rows), vocab_size, tokenizer.to_str())}.pt"
-        if path.exists():
-            ids = torch.load(path)
-        else:
-            ids = encode_rows(tokenizer, rows)
-            torch.save(ids, path.with_suffix(".tmp"))
-            path.with_suffix(".tmp").replace(path)
+        ids = _cached_ids(dataset, split, tokenizer, tokenizer_hash, rows, hashes[split])
         splits[split] = chunk(ids, block_size)
-    return LMData(dataset, tokenizer, splits["train"].take(max_train_chunks),
-                  splits["validation"].take(max_val_chunks), source, tokenizer.get_vocab_size(), block_size)
+    train, validation = splits["train"].take(max_train_chunks), splits["validation"].take(max_val_chunks)
+    fingerprint = {
+        "dataset": dataset,
+        "source": source,
+        "train_rows": len(train_rows),
+        "val_rows": len(val_rows),
+        "train_sha256": hashes["train"],
+        "validation_sha256": hashes["validation"],
+        "tokenizer_sha256": tokenizer_hash,
+        "vocab_size": tokenizer.get_vocab_size(),
+        "block_size": block_size,
+        "train_tokens": train.num_tokens,
+        "val_tokens": validation.num_tokens,
+        "train_chunks": len(train),
+        "val_chunks": len(validation),
+    }
+    return LMData(dataset, tokenizer, train, validation, source, tokenizer.get_vocab_size(), block_size,
+                  fingerprint)
 
 
 def unigram_loss(train_ids: torch.Tensor, eval_ids: torch.Tensor, vocab_size: int) -> float:

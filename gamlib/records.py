@@ -11,6 +11,7 @@ import json
 import platform
 import subprocess
 import sys
+import warnings
 from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -19,6 +20,7 @@ from typing import Callable
 import pandas as pd
 import torch
 
+from .files import atomic_write_text
 from .paths import project_root, results_dir
 
 SCHEMA_VERSION = 1
@@ -64,22 +66,43 @@ def spec_hash(spec: dict) -> str:
     return hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
 
+REQUIRED_KEYS = {"lm": ("metrics", "provenance"), "recall": ("metrics", "accuracy", "provenance"),
+                 "scaling": ("rows", "provenance")}
+
+
+class UnreadableRecord(ValueError):
+    """A file where a record should be that cannot be used: not JSON, not a record, or incomplete."""
+
+
 def save_record(record: dict, path: Path) -> Path:
-    """Write atomically, so an interrupted run never leaves a half record that looks finished."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(record, indent=1, default=str))
-    tmp.replace(path)
-    return path
+    """Write atomically (unique temporary file, fsync, rename): a reader never sees half a record."""
+    return atomic_write_text(path, json.dumps(record, indent=1, default=str))
 
 
-def read_record(path: Path) -> dict | None:
-    """A finished record, or None if the file is absent or not a record of this schema."""
-    try:
-        record = json.loads(Path(path).read_text())
-    except (FileNotFoundError, json.JSONDecodeError):
+def check_record(record) -> dict:
+    """`record` if it is a complete record of this schema, else UnreadableRecord saying what is wrong."""
+    if not isinstance(record, dict):
+        raise UnreadableRecord(f"holds a JSON {type(record).__name__}, not a record (a JSON object)")
+    if record.get("schema") != SCHEMA_VERSION:
+        raise UnreadableRecord(f"has schema {record.get('schema')!r}, expected {SCHEMA_VERSION}")
+    kind = record.get("kind")
+    missing = [key for key in ("spec_hash", "kind", *REQUIRED_KEYS.get(kind, ())) if key not in record]
+    if kind not in REQUIRED_KEYS:
+        missing.append(f"a known kind (got {kind!r}; known: {sorted(REQUIRED_KEYS)})")
+    if missing:
+        raise UnreadableRecord(f"lacks {', '.join(missing)}")
+    return record
+
+
+def read_record(path) -> dict | None:
+    """The record at `path`; None if there is no file; UnreadableRecord (naming the path) if it is unusable."""
+    path = Path(path)
+    if not path.exists():
         return None
-    return record if record.get("schema") == SCHEMA_VERSION else None
+    try:
+        return check_record(json.loads(path.read_text(encoding="utf-8")))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, UnreadableRecord) as error:
+        raise UnreadableRecord(f"run record {path} is unreadable: {error}") from error
 
 
 def find_or_run(path: Path, spec: dict, run: Callable[[], dict], force: bool = False,
@@ -88,10 +111,15 @@ def find_or_run(path: Path, spec: dict, run: Callable[[], dict], force: bool = F
 
     run() returns the record's content; find_or_run adds the schema and spec hash, writes it and
     returns it read back from disk, so a fresh record and a reused one are the same JSON object.
+    An unreadable file at `path` is reported (a warning naming it) and replaced by a fresh run.
     """
     path = Path(path)
-    existing = read_record(path)
-    if existing and not force and existing.get("spec_hash") == spec_hash(spec) and reusable(existing):
+    try:
+        existing = read_record(path)
+    except UnreadableRecord as error:
+        warnings.warn(f"{error}; running again", stacklevel=2)
+        existing = None
+    if existing and not force and existing["spec_hash"] == spec_hash(spec) and reusable(existing):
         if progress:
             print(f"reusing finished run {path}")
         return existing
@@ -104,11 +132,16 @@ def load_records(root=None, kind: str | None = None, **where):
     """All records under `root` as a DataFrame, one row per record, metrics flattened into columns.
 
     `kind` and keyword filters select rows, e.g. load_records(kind="lm", preset="quick").
-    The full record stays available in the 'record' column.
+    The full record stays available in the 'record' column. Files that cannot be read are never
+    dropped silently: a warning names each, and the frame lists them in .attrs["unreadable"].
     """
-    rows = []
+    rows, unreadable = [], []
     for path in sorted(results_dir(root).rglob("*.json")):
-        record = read_record(path)
+        try:
+            record = read_record(path)
+        except UnreadableRecord as error:
+            unreadable.append(str(error))
+            continue
         if record is None or (kind and record.get("kind") != kind):
             continue
         if any(record.get(key) != value for key, value in where.items()):
@@ -117,4 +150,9 @@ def load_records(root=None, kind: str | None = None, **where):
         flat.update(record.get("metrics", {}))
         flat["path"], flat["record"] = str(path), record
         rows.append(flat)
-    return pd.DataFrame(rows)
+    if unreadable:
+        warnings.warn(f"{len(unreadable)} record file(s) could not be read and are not in the table: "
+                      + "; ".join(unreadable), stacklevel=2)
+    frame = pd.DataFrame(rows)
+    frame.attrs["unreadable"] = unreadable
+    return frame

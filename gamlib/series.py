@@ -6,26 +6,49 @@
 
 Each notebook gets those of the given parameters (preset, seed, data_dir) that its `parameters`
 cell declares; parameters not given keep the notebook's defaults (preset "auto");
-the executed copies and a summary (notebook, status, seconds) go to the output folder.
-The exit status is non-zero if any notebook failed.
+the executed copies and a summary (notebook, status, seconds, error) go to the output folder.
+The preset and the notebook numbers are checked before any notebook runs. summary.csv is
+rewritten (atomically) after every notebook, so an interrupted run leaves the rows done so far,
+never an earlier run's summary. A notebook that fails, or cannot even be read, is reported as
+failed and the series goes on. The exit status is non-zero if any notebook failed.
 """
 from __future__ import annotations
 
 import argparse
 import csv
+import io
 import sys
 import time
 from pathlib import Path
 
 import papermill
 
+from .checks import check_choice
+from .files import atomic_write_text
 from .paths import project_root
+from .presets import PRESETS
+
+SUMMARY_FIELDS = ["notebook", "status", "seconds", "error"]
+
+
+def check_only(only: list[str] | None) -> None:
+    """None means every notebook; an empty list is a mistake (e.g. a bare --only), not 'all'."""
+    if only is not None and len(only) == 0:
+        raise ValueError("--only is empty: give notebook numbers, e.g. --only 00 05 "
+                         "(leave --only out to run every notebook)")
+
+
+def check_preset(preset: str | None) -> None:
+    """None keeps each notebook's own default; otherwise one of gamlib.presets.PRESETS or 'auto'."""
+    if preset is not None:
+        check_choice("preset", preset, (*PRESETS, "auto"))
 
 
 def notebooks(folder: Path, only: list[str] | None = None) -> list[Path]:
     """The numbered notebooks NN_name.ipynb in order, optionally only those whose number is in `only`."""
-    found = sorted(p for p in folder.glob("[0-9][0-9]_*.ipynb"))
-    if only:
+    check_only(only)
+    found = sorted(p for p in Path(folder).glob("[0-9][0-9]_*.ipynb"))
+    if only is not None:
         unknown = set(only) - {p.name[:2] for p in found}
         if unknown:
             raise ValueError(f"no notebook numbered {sorted(unknown)} in {folder}; have {[p.name[:2] for p in found]}")
@@ -33,36 +56,55 @@ def notebooks(folder: Path, only: list[str] | None = None) -> list[Path]:
     return found
 
 
+def write_summary(path: Path, rows: list[dict]) -> Path:
+    """summary.csv with a header and `rows`, replacing the file in one atomic step."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=SUMMARY_FIELDS, lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return atomic_write_text(path, buffer.getvalue())
+
+
+def describe_error(exc: BaseException) -> str:
+    """'Type: last line of the message' (300 characters at most), also for an empty message."""
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[-1][:300]}" if lines else type(exc).__name__
+
+
 def run_series(preset: str | None = None, output: Path | None = None, only: list[str] | None = None,
                seed: int | None = None, data_dir: str | None = None, folder: Path | None = None,
                in_place: bool = False) -> list[dict]:
-    """Execute the notebooks; `in_place` overwrites them (the summary then goes to runs/in-place/)."""
+    """Execute the notebooks; `in_place` overwrites them (the summary then goes to runs/in-place/).
+
+    Raises ValueError before any notebook runs for an unknown preset, an empty `only`
+    (None means every notebook) or a notebook number that does not exist.
+    """
+    check_preset(preset)
     root = project_root() or Path.cwd()
     folder = Path(folder or root / "notebooks")
     if in_place and output is not None:
         raise ValueError("give either an output folder or in_place=True, not both")
+    selected = notebooks(folder, only)
     summary_dir = Path(output or root / "runs" / ("in-place" if in_place else preset or "default"))
     output = folder if in_place else summary_dir
-    summary_dir.mkdir(parents=True, exist_ok=True)
+    summary_path = summary_dir / "summary.csv"
+    summary: list[dict] = []
+    write_summary(summary_path, summary)  # an earlier run's summary never outlives this run's start
     wanted = {"preset": preset, "seed": seed, "data_dir": data_dir}
-    summary = []
-    for path in notebooks(folder, only):
-        declared = papermill.inspect_notebook(str(path))
-        parameters = {k: v for k, v in wanted.items() if k in declared and v is not None}
+    for path in selected:
         start = time.perf_counter()
         status, error = "ok", ""
         try:
+            declared = papermill.inspect_notebook(str(path))  # raises for an unreadable notebook
+            parameters = {k: v for k, v in wanted.items() if k in declared and v is not None}
             papermill.execute_notebook(str(path), str(output / path.name), parameters=parameters,
                                        cwd=str(folder), progress_bar=False, kernel_name="python3")
-        except Exception as exc:  # a failed notebook is reported, the series goes on
-            status, error = "failed", f"{type(exc).__name__}: {str(exc).strip().splitlines()[-1][:300]}"
+        except Exception as exc:  # a failed or unreadable notebook is reported, the series goes on
+            status, error = "failed", describe_error(exc)
         seconds = time.perf_counter() - start
         summary.append({"notebook": path.name, "status": status, "seconds": round(seconds, 1), "error": error})
+        write_summary(summary_path, summary)
         print(f"{path.name:<34} {status:<7} {seconds:7.1f} s  {error}", flush=True)
-    with open(summary_dir / "summary.csv", "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=["notebook", "status", "seconds", "error"])
-        writer.writeheader()
-        writer.writerows(summary)
     total = sum(row["seconds"] for row in summary)
     print(f"{sum(r['status'] == 'ok' for r in summary)}/{len(summary)} notebooks ok in {total:.0f} s; "
           f"executed notebooks in {output}, summary.csv in {summary_dir}")
@@ -79,6 +121,13 @@ def main(argv=None) -> int:
     parser.add_argument("--data-dir", default=None, help="local data folder (default: $GAMLIB_DATA_DIR)")
     parser.add_argument("--in-place", action="store_true", help="overwrite the notebooks with their executed copies")
     args = parser.parse_args(argv)
+    try:  # the same checks run_series makes, reported as usage errors before anything runs
+        check_only(args.only)
+        check_preset(args.preset)
+        if args.in_place and args.output is not None:
+            raise ValueError("give either --output or --in-place, not both")
+    except ValueError as exc:
+        parser.error(str(exc))
     summary = run_series(args.preset, args.output, args.only, args.seed, args.data_dir, in_place=args.in_place)
     if not summary:
         print("no notebooks found", file=sys.stderr)

@@ -1,8 +1,49 @@
-"""gamlib.data: local loading, the tokenizer trained on train only, chunking, and errors naming bad input."""
+"""gamlib.data: local loading, the tokenizer trained on train only, chunking, and errors naming bad input.
+
+Every test here caches into its own temporary folder (GAMLIB_CACHE_DIR), never into data/cache.
+tests/test_reliability_data.py walks through stale, corrupt and missing data case by case.
+"""
+import json
+import random
+import re
+
 import pytest
 import torch
 
-from gamlib.data import chunk, load_lm_data, load_rows, read_local_rows
+import gamlib.data
+from gamlib.data import chunk, load_lm_data, load_rows, read_local_rows, rows_sha256
+
+SYLLABLES = "ka lo mi nu ra se ti vo ba de fi go hu je ly pa qu so we zy".split()
+# 400 made-up words: enough distinct text that a vocabulary of 300 is not exhausted (the small tests rely on it).
+_rng = random.Random(7)
+WORDS = ["".join(_rng.choice(SYLLABLES) for _ in range(_rng.randint(1, 3))) for _ in range(400)] + \
+    ["the", "a", ",", ".", "of", "and"] * 20
+
+
+@pytest.fixture(autouse=True)
+def _private_cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("GAMLIB_CACHE_DIR", str(tmp_path / "cache"))
+
+
+def write_wikitext(folder, train_lines=300, val_lines=80, seed=0):
+    """A small WikiText-like folder: <folder>/wikitext-2-v1/{train,validation}.txt, blank lines included."""
+    rng = random.Random(seed)
+    (folder / "wikitext-2-v1").mkdir(parents=True, exist_ok=True)
+    for split, n in (("train", train_lines), ("validation", val_lines)):
+        lines = ["" if i % 10 == 0 else " ".join(rng.choice(WORDS) for _ in range(rng.randint(4, 12)))
+                 for i in range(n)]
+        (folder / "wikitext-2-v1" / f"{split}.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return folder
+
+
+@pytest.fixture
+def small_data(tmp_path):
+    return write_wikitext(tmp_path / "data")
+
+
+def small_load(data_dir, **kwargs):
+    settings = {"block_size": 16, "vocab_size": 300, "data_dir": data_dir, "max_train_rows": None, "max_val_rows": None}
+    return load_lm_data("wikitext2", **{**settings, **kwargs})
 
 
 def test_chunks_are_next_token_pairs():
@@ -55,3 +96,107 @@ def test_missing_data_says_where_it_looked_and_how_to_fix(tmp_path, monkeypatch)
     text = str(error.value)
     assert str(tmp_path / "tinystories" / "train.txt") in text
     assert "GAMLIB_DATA_DIR" in text and "hub" in text
+
+
+def test_explicit_data_dir_is_the_only_folder_read(small_data, tmp_path, monkeypatch):
+    """data_dir wins over a valid $GAMLIB_DATA_DIR and a reachable hub: a folder lacking the split is an error."""
+    monkeypatch.setenv("GAMLIB_DATA_DIR", str(small_data))
+    monkeypatch.setattr(gamlib.data, "load_hub_rows", lambda *args: ["hub row"] * 10)
+    partial = tmp_path / "partial"
+    (partial / "wikitext-2-v1").mkdir(parents=True)
+    (partial / "wikitext-2-v1" / "train.txt").write_text("only train\n")
+    rows, source = load_rows("wikitext2", "train", data_dir=partial)
+    assert (rows, source) == (["only train"], f"local:{partial}/wikitext-2-v1/train.txt")
+    with pytest.raises(FileNotFoundError, match=re.escape(f"{partial}/wikitext-2-v1 has no validation.txt")):
+        load_rows("wikitext2", "validation", data_dir=partial)
+    assert load_rows("wikitext2", "train", max_rows=3)[1] == f"local:{small_data}/wikitext-2-v1/train.txt"
+
+
+def test_relative_data_dir_error_also_gives_the_absolute_path(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(FileNotFoundError) as error:
+        load_rows("tinystories", "validation", data_dir="nowhere")
+    expected = f"nowhere/tinystories/validation.txt (absolute: {tmp_path}/nowhere/tinystories/validation.txt)"
+    assert expected in str(error.value)
+    assert "does not exist" in str(error.value)
+
+
+def test_without_explicit_folder_checkout_data_then_hub(monkeypatch):
+    """Neither data_dir nor $GAMLIB_DATA_DIR: <checkout>/data is looked at, then the hub; its failure is explained."""
+    monkeypatch.delenv("GAMLIB_DATA_DIR", raising=False)
+    served = []
+    monkeypatch.setattr(gamlib.data, "load_hub_rows", lambda source, split, max_rows: served.append(split) or ["a b"])
+    assert load_rows("tinystories", "validation") == (["a b"], "hub:roneneldan/TinyStories/default")
+
+    def offline(*args):
+        raise ConnectionError("hub unreachable")
+
+    monkeypatch.setattr(gamlib.data, "load_hub_rows", offline)
+    with pytest.raises(FileNotFoundError) as error:
+        load_rows("tinystories", "train")
+    text = str(error.value)
+    assert f"{gamlib.data.project_root() / 'data' / 'tinystories' / 'train.txt'}" in text
+    assert "ConnectionError: hub unreachable" in text and "GAMLIB_DATA_DIR" in text
+
+
+def test_rows_hash_sees_every_character_and_row_boundary():
+    base = rows_sha256(["ab", "c"])
+    assert len(base) == 64 and base == rows_sha256(["ab", "c"])
+    assert len({base, rows_sha256(["a", "bc"]), rows_sha256(["ab", "c", ""]), rows_sha256(["ab", "d"]),
+                rows_sha256(["abc"])}) == 5
+
+
+def test_fingerprint_describes_the_chunks_returned(small_data):
+    data = small_load(small_data, max_train_chunks=5, max_val_chunks=3)
+    fingerprint = data.fingerprint
+    assert sorted(fingerprint) == sorted([
+        "dataset", "source", "train_rows", "val_rows", "train_sha256", "validation_sha256", "tokenizer_sha256",
+        "vocab_size", "block_size", "train_tokens", "val_tokens", "train_chunks", "val_chunks"])
+    assert json.loads(json.dumps(fingerprint)) == fingerprint
+    train_rows, _ = load_rows("wikitext2", "train", data_dir=small_data)
+    assert fingerprint["train_sha256"] == rows_sha256(train_rows) and fingerprint["train_rows"] == 300
+    assert fingerprint["validation_sha256"] != fingerprint["train_sha256"] and fingerprint["val_rows"] == 80
+    assert (fingerprint["train_chunks"], fingerprint["val_chunks"]) == (5, 3)
+    assert (fingerprint["train_tokens"], fingerprint["val_tokens"]) == (5 * 16, 3 * 16)
+    assert fingerprint["source"] == data.source == f"local:{small_data}/wikitext-2-v1/train.txt"
+    assert fingerprint["vocab_size"] == data.vocab_size and fingerprint["block_size"] == 16
+    assert fingerprint["tokenizer_sha256"] == gamlib.data.tokenizer_sha256(data.tokenizer)
+    # Anything that changes what a model sees changes the fingerprint.
+    variants = [small_load(small_data, max_train_chunks=6, max_val_chunks=3).fingerprint,
+                small_load(small_data, max_train_chunks=5, max_val_chunks=3, block_size=8).fingerprint,
+                small_load(small_data, max_train_chunks=5, max_val_chunks=3, max_train_rows=200).fingerprint,
+                small_load(small_data, max_train_chunks=5, max_val_chunks=3, vocab_size=200).fingerprint]
+    assert all(variant != fingerprint for variant in variants)
+    assert variants[3]["tokenizer_sha256"] != fingerprint["tokenizer_sha256"]
+
+
+def test_cache_files_are_named_by_content_and_written_atomically(small_data, tmp_path):
+    data = small_load(small_data)
+    names = sorted(path.name for path in (tmp_path / "cache").iterdir())
+    assert len(names) == 3, names  # no temporary files left behind
+    assert re.fullmatch(r"ids-wikitext2-train-[0-9a-f]{16}\.pt", names[0])
+    assert re.fullmatch(r"ids-wikitext2-validation-[0-9a-f]{16}\.pt", names[1])
+    assert re.fullmatch(r"tokenizer-wikitext2-300-[0-9a-f]{16}\.json", names[2])
+    # The same text in another folder is the same data: the cache is reused.
+    moved = write_wikitext(tmp_path / "elsewhere")
+    again = small_load(moved)
+    assert sorted(path.name for path in (tmp_path / "cache").iterdir()) == names
+    assert {k: v for k, v in again.fingerprint.items() if k != "source"} == \
+        {k: v for k, v in data.fingerprint.items() if k != "source"}
+
+
+def test_ids_cache_with_out_of_range_ids_is_rebuilt(small_data, tmp_path):
+    clean = small_load(small_data)
+    path = next((tmp_path / "cache").glob("ids-wikitext2-validation-*.pt"))
+    torch.save(torch.full((500,), 10_000, dtype=torch.long), path)
+    with pytest.warns(gamlib.data.CacheRebuiltWarning, match=re.escape(str(path))):
+        rebuilt = small_load(small_data)
+    assert torch.equal(rebuilt.validation.inputs, clean.validation.inputs)
+    assert torch.equal(torch.load(path, weights_only=True)[:10], rebuilt.validation.inputs[0, :10])
+
+
+def test_binary_split_names_the_file(tmp_path):
+    path = tmp_path / "train.txt"
+    path.write_bytes(b"fine\n\x89PNG\r\n\x1a\n\x00\xff")
+    with pytest.raises(ValueError, match=re.escape(f"{path} is not UTF-8 text")):
+        read_local_rows(path, "lines")

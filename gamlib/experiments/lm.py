@@ -22,7 +22,8 @@ from ..models.config import DEFAULT_VARIANTS
 from ..models.registry import build_model
 from ..paths import results_dir
 from ..presets import ABLATION_VARIANTS, TABLE1_DATASETS, TABLE1_MODELS, get_preset, table1_seeds
-from ..records import find_or_run, provenance
+from ..files import atomic_write, sha256_file
+from ..records import find_or_run, provenance, spec_hash
 from ..runtime import seed_everything
 from ..training.loop import fit
 
@@ -33,29 +34,38 @@ def record_path(root, preset: str, dataset: str, model: str, variant: str, seed:
 
 def run_lm_experiment(model: str, variant: str | None = None, dataset: str = "wikitext2", preset: str = "auto",
                       seed: int = 0, results_root=None, data_dir=None, force: bool = False,
-                      progress: bool = True, checkpoint: bool = False, **train_overrides) -> dict:
-    """Train and evaluate one model; return its record (read from disk when already finished)."""
+                      progress: bool = True, checkpoint: bool = False, save_every_steps: int | None = None,
+                      **train_overrides) -> dict:
+    """Train and evaluate one model; return its record (read from disk when already finished).
+
+    The record's specification includes the data's fingerprint (content hashes and token counts), so
+    a record made from other data is never reused. While it trains, the run saves its state after
+    every epoch (and every `save_every_steps` steps) beside the record; calling again after an
+    interruption continues from there. checkpoint=True also keeps the trained weights (the record
+    names the file and its SHA-256).
+    """
     check_choice("dataset", dataset, DATASETS)
     settings = get_preset(preset)
     variant = variant or DEFAULT_VARIANTS.get(model, "")
     train_config = replace(settings.train, seed=seed, progress=progress, **train_overrides)
+    data = load_lm_data(dataset, data_dir=data_dir, **settings.data_kwargs())
     spec = {"model": model, "variant": variant, "dataset": dataset, "preset": settings.name,
             "model_fields": settings.model, "train_config": {**train_config.to_dict(), "progress": None},
-            "data": settings.data_kwargs()}
+            "data": settings.data_kwargs(),  # the content, not where it was read from (machines differ):
+            "data_fingerprint": {k: v for k, v in data.fingerprint.items() if k != "source"}}
     path = record_path(results_root, settings.name, dataset, model, variant, seed)
+    state_path = path.with_name(f"{path.stem}.{spec_hash(spec)}.train.pt")
 
     def run() -> dict:
-        data = load_lm_data(dataset, data_dir=data_dir, **settings.data_kwargs())
         seed_everything(seed)  # the weights' initialisation depends on the seed too
         net = build_model(model, variant, **{**settings.model, "vocab_size": data.vocab_size})
         started = time.perf_counter()
-        history = fit(net, data.train, data.validation, train_config)
+        history = fit(net, data.train, data.validation, train_config, state_path, save_every_steps)
         final, epochs = history["epochs"][-1], history["epochs"]
         record = {
             "kind": "lm", "model": model, "variant": variant, "dataset": dataset, "preset": settings.name,
             "seed": seed, "model_config": net.config.to_dict(), "train_config": train_config.to_dict(),
-            "data": {"source": data.source, "vocab_size": data.vocab_size, "block_size": data.block_size,
-                     "train_tokens": data.train.num_tokens, "val_tokens": data.validation.num_tokens},
+            "data": data.fingerprint,
             "params": net.num_params(),
             "mamba_backend": getattr(net, "backend", None),
             "metrics": {
@@ -69,14 +79,23 @@ def run_lm_experiment(model: str, variant: str | None = None, dataset: str = "wi
             "wall_s": time.perf_counter() - started,
             "provenance": provenance(history["device"]),
         }
-        if checkpoint:
-            record["checkpoint"] = str(save_checkpoint(net, path.with_suffix(".pt")))
+        if checkpoint:  # written before the record that names it
+            weights = save_checkpoint(net, path.with_suffix(".pt"))
+            record["checkpoint"], record["checkpoint_sha256"] = str(weights), sha256_file(weights)
         return record
 
     def has_checkpoint(record: dict) -> bool:
-        return not checkpoint or bool(record.get("checkpoint") and Path(record["checkpoint"]).exists())
+        return not checkpoint or checkpoint_matches(record)
 
-    return find_or_run(path, spec, run, force=force, reusable=has_checkpoint, progress=progress)
+    record = find_or_run(path, spec, run, force=force, reusable=has_checkpoint, progress=progress)
+    state_path.unlink(missing_ok=True)  # finished: the training state is no longer needed
+    return record
+
+
+def checkpoint_matches(record: dict) -> bool:
+    """True when the record names a checkpoint that exists and still has the bytes it was written with."""
+    weights = record.get("checkpoint")
+    return bool(weights) and Path(weights).exists() and sha256_file(weights) == record.get("checkpoint_sha256")
 
 
 def run_table1(preset: str = "auto", seeds=None, datasets=TABLE1_DATASETS, models=TABLE1_MODELS,
@@ -116,16 +135,16 @@ def sample_text(net, data, seed: int, prompt: str = "The", tokens: int = 30) -> 
 
 
 def save_checkpoint(net, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({"model_config": net.config.to_dict(), "state_dict": net.state_dict()}, path)
-    return path
+    """The trained weights and config, written atomically."""
+    state = {"model_config": net.config.to_dict(), "state_dict": net.state_dict()}
+    return atomic_write(path, lambda handle: torch.save(state, handle), mode="wb")
 
 
 def load_checkpoint(record: dict, device="cpu"):
     """The trained model a record's checkpoint holds (records written with checkpoint=True)."""
-    if not record.get("checkpoint") or not Path(record["checkpoint"]).exists():
-        raise FileNotFoundError(f"no checkpoint for this record ({record.get('checkpoint')}); "
-                                "rerun with checkpoint=True, force=True")
+    if not checkpoint_matches(record):
+        raise FileNotFoundError(f"no checkpoint matching this record ({record.get('checkpoint')}: missing, or "
+                                "its SHA-256 differs from the record's); rerun with checkpoint=True, force=True")
     saved = torch.load(record["checkpoint"], map_location=device, weights_only=True)
     net = build_model(record["model"], **saved["model_config"])
     net.load_state_dict(saved["state_dict"])

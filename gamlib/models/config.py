@@ -3,12 +3,16 @@
 Every model config shares the language-model fields of `LMConfig` and adds its own.
 `variant` selects a named form of the architecture (Table 3 ablations for GAM, the
 attention implementation for the Transformer, the block form for Mamba).
+
+Every field is checked on construction, type and range, and a bad one is a ValueError that
+names it: "<Class>.<field> must be ..., got <value>" (see gamlib/checks.py). A bool is not
+an integer here. Integer fields are stored as int and real ones as float.
 """
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from ..checks import check_choice
+from ..checks import check_choice, check_count, check_real
 
 
 @dataclass
@@ -29,8 +33,16 @@ class LMConfig:
             self.variant = self.VARIANTS[0]
         check_choice(f"{type(self).__name__} variant", self.variant, self.VARIANTS)
         for name in ("vocab_size", "block_size", "n_embd", "n_layer"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be a positive integer, got {getattr(self, name)}")
+            self._count(name)
+        self.dropout = check_real(self._name("dropout"), self.dropout, 0, 1, high_open=True)
+
+    def _name(self, field: str) -> str:
+        """How messages name a field: '<Class>.<field>'."""
+        return f"{type(self).__name__}.{field}"
+
+    def _count(self, field: str, minimum: int = 1, hint: str = "") -> None:
+        """Check that `field` is an integer >= minimum (a ValueError naming it) and store it as int."""
+        setattr(self, field, check_count(self._name(field), getattr(self, field), minimum, hint=hint))
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -61,6 +73,13 @@ class GAMConfig(LMConfig):
     num_memory_slots: int = 512
     conv_kernel_size: int = 3
     VARIANTS = tuple(GAM_VARIANTS)
+
+    def __post_init__(self):
+        super().__post_init__()
+        # 0 slots would build a memory pathway that adds zeros: a GAM without memory is a variant
+        self._count("num_memory_slots", hint="; for a GAM without a memory pathway use variant 'local_only' "
+                                              "(which ignores num_memory_slots)")
+        self._count("conv_kernel_size")
 
     @property
     def use_local(self) -> bool:
@@ -96,8 +115,10 @@ class TransformerConfig(LMConfig):
 
     def __post_init__(self):
         super().__post_init__()
+        self._count("n_head")
         if self.n_embd % self.n_head:
-            raise ValueError(f"n_embd {self.n_embd} is not divisible by n_head {self.n_head}")
+            raise ValueError(f"{self._name('n_embd')} {self.n_embd} is not divisible by n_head {self.n_head}; "
+                             f"each head gets n_embd // n_head channels")
 
 
 @dataclass
@@ -113,6 +134,8 @@ class MambaConfig(LMConfig):
 
     def __post_init__(self):
         super().__post_init__()
+        for name in ("d_state", "d_conv", "expand"):
+            self._count(name)  # d_state 0 would build a scan that adds zeros
         check_choice("Mamba backend", self.backend, self.BACKENDS)
 
 
@@ -137,4 +160,6 @@ class ModelConfig:
 
 
 MODEL_CONFIGS = {"gam": GAMConfig, "transformer": TransformerConfig, "mamba": MambaConfig}
+# Every field some model config has: one preset dict may hold all of them (see registry.make_config)
+MODEL_FIELDS = frozenset(name for cls in MODEL_CONFIGS.values() for name in cls.__dataclass_fields__)
 DEFAULT_VARIANTS = {name: cls.VARIANTS[0] for name, cls in MODEL_CONFIGS.items()}  # gam full, naive, paper

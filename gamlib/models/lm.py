@@ -10,22 +10,34 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ..checks import check_count, check_real
 from ..runtime import eval_mode
 
 
-def check_token_ids(idx: torch.Tensor, vocab_size: int, block_size: int, name: str = "idx") -> None:
-    """Raise a clear error for input a language model cannot take (wrong type, rank, length, ids)."""
+TOKEN_DTYPES = (torch.int64, torch.int32)  # what nn.Embedding takes as indices
+
+
+def check_token_ids(idx: torch.Tensor, vocab_size: int, block_size: int | None, name: str = "idx") -> None:
+    """Raise a clear error for input a language model cannot take (wrong type, dtype, rank, empty, length, ids).
+
+    idx must be a (batch, seq_len) tensor of torch.int64 or torch.int32 ids in 0..vocab_size - 1, with
+    batch >= 1 and 1 <= seq_len <= block_size (block_size None: no upper limit, as for a prompt).
+    """
     if not isinstance(idx, torch.Tensor):
         raise TypeError(f"{name} must be a torch.Tensor of token ids, got {type(idx).__name__}")
-    if idx.dtype not in (torch.int64, torch.int32, torch.int16, torch.uint8):
-        raise TypeError(f"{name} must hold integer token ids (torch.long), got dtype {idx.dtype}")
+    if idx.dtype not in TOKEN_DTYPES:
+        raise TypeError(f"{name} must hold integer token ids of dtype torch.int64 (torch.long) or torch.int32, "
+                        f"got dtype {idx.dtype}; convert with {name}.long()")
     if idx.dim() != 2:
-        hint = " (add a batch dimension: idx.unsqueeze(0))" if idx.dim() == 1 else ""
+        hint = f" (add a batch dimension: {name}.unsqueeze(0))" if idx.dim() == 1 else ""
         raise ValueError(f"{name} must have shape (batch, seq_len), got shape {tuple(idx.shape)}{hint}")
-    if idx.shape[1] > block_size:
+    if idx.shape[0] == 0 or idx.shape[1] == 0:
+        raise ValueError(f"{name} must hold at least one sequence of at least one token, got shape {tuple(idx.shape)}")
+    if block_size is not None and idx.shape[1] > block_size:
         raise ValueError(f"sequence length {idx.shape[1]} exceeds block_size {block_size}")
-    if idx.numel() and (int(idx.min()) < 0 or int(idx.max()) >= vocab_size):
-        bad = int(idx.max()) if int(idx.max()) >= vocab_size else int(idx.min())
+    low, high = int(idx.min()), int(idx.max())
+    if low < 0 or high >= vocab_size:
+        bad = high if high >= vocab_size else low
         raise ValueError(f"token id {bad} outside vocabulary of {vocab_size} (valid ids: 0..{vocab_size - 1})")
 
 
@@ -60,14 +72,21 @@ class LanguageModel(nn.Module):
         return self.dropout(self.token_embedding(idx) + self.pos_embedding(pos))
 
     def logits_and_loss(self, x: torch.Tensor, targets: torch.Tensor | None):
-        """(B, T, C) output of the last block -> logits (B, T, V) and mean cross-entropy (or None)."""
+        """(B, T, C) output of the last block -> logits (B, T, V) and mean cross-entropy (or None).
+
+        Targets -100 are not scored. The loss is F.cross_entropy's mean over the scored tokens; a
+        batch with none (every target -100) has loss 0.0 and zero gradients instead of NaN.
+        """
         logits = self.head(self.ln_f(x))
         if targets is None:
             return logits, None
         if targets.shape != logits.shape[:2]:
             raise ValueError(f"targets shape {tuple(targets.shape)} does not match idx shape {tuple(logits.shape[:2])}")
         loss = F.cross_entropy(logits.flatten(0, 1).float(), targets.flatten(), ignore_index=-100)
-        return logits, loss
+        # all ignored: the mean is 0/0 = NaN; where() keeps the value of every other batch bit for bit and
+        # passes no gradient to the NaN (cross_entropy writes no gradient for ignored tokens); no host sync
+        scored = (targets != -100).any()
+        return logits, torch.where(scored, loss, torch.zeros_like(loss))
 
     def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None):
         x = self.embed(idx)  # (B, T, C)
@@ -84,12 +103,16 @@ class LanguageModel(nn.Module):
                  top_k: int | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
         """Sample `max_new_tokens` continuations of (B, T) `idx`; returns (B, T + max_new_tokens).
 
-        temperature 0 means greedy decoding; top_k keeps only the k most likely tokens.
+        temperature 0 means greedy decoding; top_k keeps only the k most likely tokens. The prompt
+        follows forward()'s rules (a 2-D tensor of token ids, at least one token) except that it may
+        be longer than block_size (the model sees its last block_size tokens); a 1-D prompt is
+        rejected with a hint (idx.unsqueeze(0)). The model's train/eval mode is restored on every path.
         """
-        if temperature < 0:
-            raise ValueError(f"temperature must be >= 0, got {temperature}")
-        if top_k is not None and not 1 <= top_k <= self.config.vocab_size:
-            raise ValueError(f"top_k must be in 1..{self.config.vocab_size}, got {top_k}")
+        check_token_ids(idx, self.config.vocab_size, None)
+        max_new_tokens = check_count("max_new_tokens", max_new_tokens, minimum=0)
+        temperature = check_real("temperature", temperature, 0)
+        if top_k is not None:
+            top_k = check_count("top_k", top_k, 1, self.config.vocab_size)
         with eval_mode(self):
             for _ in range(max_new_tokens):
                 context = idx[:, -self.config.block_size:]  # the model sees at most block_size tokens

@@ -1,9 +1,15 @@
-"""TrainConfig: how a model is trained (the reference benchmark's settings are the defaults)."""
+"""TrainConfig: how a model is trained (the reference benchmark's settings are the defaults).
+
+Every setting is checked on construction (and by dataclasses.replace), and a bad one is a
+ValueError that names it: "TrainConfig.<field> must be ..., got <value>" (see gamlib/checks.py).
+"""
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from ..checks import check_choice
+from ..checks import check_choice, check_count, check_optional_count, check_real
+
+SEED_RANGE = (-2**63, 2**64 - 1)  # what torch.manual_seed accepts
 
 
 @dataclass
@@ -26,9 +32,21 @@ class TrainConfig:
 
     def __post_init__(self):
         check_choice("precision", self.precision, self.PRECISIONS)
+        if not isinstance(self.device, str):
+            raise ValueError(f"TrainConfig.device must be a string such as 'auto' or 'cuda:0', got {self.device!r}")
         check_choice("device", self.device.split(":")[0], ("auto", "cuda", "mps", "cpu"))
-        if self.epochs < 1 or self.batch_size < 1:
-            raise ValueError(f"epochs and batch_size must be >= 1, got {self.epochs}, {self.batch_size}")
+        self.epochs = check_count("TrainConfig.epochs", self.epochs)
+        self.batch_size = check_count("TrainConfig.batch_size", self.batch_size)
+        self.eval_batch_size = check_optional_count("TrainConfig.eval_batch_size", self.eval_batch_size)
+        self.warmup_steps = check_count("TrainConfig.warmup_steps", self.warmup_steps, minimum=0)
+        self.seed = check_count("TrainConfig.seed", self.seed, *SEED_RANGE)
+        self.lr = check_real("TrainConfig.lr", self.lr, 0, low_open=True)
+        self.weight_decay = check_real("TrainConfig.weight_decay", self.weight_decay, 0)
+        self.grad_clip = check_real("TrainConfig.grad_clip", self.grad_clip, 0, low_open=True)
+        if isinstance(self.betas, (str, bytes)) or not hasattr(self.betas, "__len__") or len(self.betas) != 2:
+            raise ValueError(f"TrainConfig.betas must be a pair of real numbers in [0, 1), got {self.betas!r}")
+        self.betas = tuple(check_real(f"TrainConfig.betas[{i}]", b, 0, 1, high_open=True)
+                           for i, b in enumerate(self.betas))
 
     def to_dict(self) -> dict:
         return asdict(self)

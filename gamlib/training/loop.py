@@ -3,17 +3,23 @@ AdamW (betas 0.9/0.95, weight decay on all parameters), linear warm-up then cosi
 gradient clipping, validation loss = mean of per-batch mean losses, perplexity = exp(loss).
 
 Added for a series that must be repeatable: seeds, device auto-selection, optional autocast
-on CUDA, tqdm progress bars, tokens/s, and a history that the run record stores.
+on CUDA, tqdm progress bars, tokens/s, a history that the run record stores, and a training state
+saved as it goes, from which a killed run resumes exactly.
 """
 from __future__ import annotations
 
+import itertools
 import math
+import random
 import time
+import warnings
+from pathlib import Path
 
 import torch
 from tqdm.auto import tqdm
 
 from ..data import TokenChunks
+from ..files import atomic_write
 from ..runtime import autocast, device_name, eval_mode, pick_device, resolve_precision, seed_everything, sync
 from .config import TrainConfig
 
@@ -46,8 +52,16 @@ def evaluate(model, chunks: TokenChunks, batch_size: int = 32, device=None, prec
     return {"val_loss": val_loss, "val_ppl": math.exp(min(val_loss, 700.0))}
 
 
-def fit(model, train: TokenChunks, validation: TokenChunks, config: TrainConfig) -> dict:
-    """Train `model` in place; return the history (per-epoch metrics, initial validation loss)."""
+def fit(model, train: TokenChunks, validation: TokenChunks, config: TrainConfig, state_path=None,
+        save_every_steps: int | None = None) -> dict:
+    """Train `model` in place; return the history (per-epoch metrics, initial validation loss).
+
+    With `state_path`, the whole training state (weights, optimiser, schedule, scaler, random states,
+    position in the data order, history) is saved there atomically after every epoch, and after every
+    `save_every_steps` optimiser steps if given; a call that finds a state there continues from it,
+    so a run killed at any point resumes from its last save and, on CPU, ends exactly as an
+    uninterrupted run with the same seed would. The caller deletes the file when it no longer needs it.
+    """
     if len(train) == 0 or len(validation) == 0:
         raise ValueError("fit needs at least one train and one validation chunk")
     generator = seed_everything(config.seed)
@@ -64,16 +78,37 @@ def fit(model, train: TokenChunks, validation: TokenChunks, config: TrainConfig)
     eval_batch = config.eval_batch_size or config.batch_size
     wandb_run = start_wandb(config, model) if config.wandb_project else None
 
-    initial = evaluate(model, validation, eval_batch, device, precision)
-    history = {"initial_val_loss": initial["val_loss"], "epochs": [], "device": device_name(device),
-               "precision": precision, "steps_per_epoch": steps_per_epoch}
-    for epoch in range(1, config.epochs + 1):
+    parts = {"model": model, "optimizer": optimizer, "scheduler": scheduler, "scaler": scaler}
+    state = load_training_state(state_path) if state_path else None
+    if state is None:
+        initial = evaluate(model, validation, eval_batch, device, precision)
+        history = {"initial_val_loss": initial["val_loss"], "epochs": [], "device": device_name(device),
+                   "precision": precision, "steps_per_epoch": steps_per_epoch}
+        epoch, step, partial = 1, 0, {"losses": [], "tokens": 0, "seconds": 0.0}
+    else:
+        for name, part in parts.items():
+            part.load_state_dict(state[name])
+        set_random_states(state["random"])
+        generator.set_state(state["epoch_generator"])  # the shuffle of the epoch that was under way
+        history, epoch, step, partial = state["history"], state["epoch"], state["step"], state["partial"]
+        if config.progress:
+            print(f"resuming from {state_path}: epoch {epoch}, step {step} of {steps_per_epoch}")
+
+    def save(epoch: int, step: int, epoch_generator: torch.Tensor) -> None:
+        if state_path:
+            save_training_state(state_path, {
+                **{name: part.state_dict() for name, part in parts.items()}, "random": random_states(),
+                "epoch_generator": epoch_generator, "history": history, "epoch": epoch, "step": step,
+                "partial": partial})
+
+    while epoch <= config.epochs:
         model.train()
-        losses, tokens = [], 0
+        epoch_generator = generator.get_state()  # this epoch's data order is drawn from here
         sync(device)
         start = time.perf_counter()
-        bar = progress_bar(train.batches(config.batch_size, shuffle=True, generator=generator), config.progress,
-                           total=steps_per_epoch, desc=f"epoch {epoch}/{config.epochs}", leave=False)
+        batches = itertools.islice(train.batches(config.batch_size, shuffle=True, generator=generator), step, None)
+        bar = progress_bar(batches, config.progress, total=steps_per_epoch, initial=step,
+                           desc=f"epoch {epoch}/{config.epochs}", leave=False)
         for x, y in bar:
             x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
             with autocast(device, precision):
@@ -85,26 +120,65 @@ def fit(model, train: TokenChunks, validation: TokenChunks, config: TrainConfig)
             scaler.step(optimizer)
             scaler.update()
             scheduler.step()
-            losses.append(loss.item())
-            tokens += x.numel()
+            partial["losses"].append(loss.item())
+            partial["tokens"] += x.numel()
+            step += 1
             if config.progress:
-                bar.set_postfix(loss=f"{losses[-1]:.3f}")
+                bar.set_postfix(loss=f"{partial['losses'][-1]:.3f}")
             if wandb_run:
-                wandb_run.log({"train/batch_loss": losses[-1], "train/lr": scheduler.get_last_lr()[0]})
+                wandb_run.log({"train/batch_loss": partial["losses"][-1], "train/lr": scheduler.get_last_lr()[0]})
+            if save_every_steps and step % save_every_steps == 0 and step < steps_per_epoch:
+                sync(device)
+                partial["seconds"] += time.perf_counter() - start
+                save(epoch, step, epoch_generator)
+                start = time.perf_counter()
         sync(device)
-        seconds = time.perf_counter() - start
+        seconds = partial["seconds"] + time.perf_counter() - start
         metrics = evaluate(model, validation, eval_batch, device, precision)
+        losses = partial["losses"]
         row = {"epoch": epoch, "train_loss": sum(losses) / len(losses), **metrics,
-               "seconds": seconds, "tokens_per_s": tokens / seconds, "lr_end": scheduler.get_last_lr()[0]}
+               "seconds": seconds, "tokens_per_s": partial["tokens"] / seconds, "lr_end": scheduler.get_last_lr()[0]}
         history["epochs"].append(row)
         if wandb_run:
             wandb_run.log(row)
         if config.progress:
             print(f"epoch {epoch}: train loss {row['train_loss']:.4f}  val loss {row['val_loss']:.4f}  "
                   f"val ppl {row['val_ppl']:.2f}  {seconds:.1f}s  {row['tokens_per_s']:.0f} tok/s")
+        epoch, step, partial = epoch + 1, 0, {"losses": [], "tokens": 0, "seconds": 0.0}
+        save(epoch, step, generator.get_state())
     if wandb_run:
         wandb_run.finish()
     return history
+
+
+def random_states() -> dict:
+    """Python's and torch's random states (CPU, and every CUDA device when present)."""
+    return {"python": random.getstate(), "torch": torch.get_rng_state(),
+            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []}
+
+
+def set_random_states(states: dict) -> None:
+    random.setstate(states["python"])
+    torch.set_rng_state(states["torch"])
+    if states["cuda"]:
+        torch.cuda.set_rng_state_all(states["cuda"])
+
+
+def save_training_state(path, state: dict) -> None:
+    atomic_write(path, lambda handle: torch.save(state, handle), mode="wb")
+
+
+def load_training_state(path) -> dict | None:
+    """The state saved at `path`, None if there is none; an unreadable file is named in a warning and ignored."""
+    path = Path(path)
+    if not path.exists():
+        return None
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # truncated, not a torch file, or a pickle that weights_only refuses
+        warnings.warn(f"training state {path} is unreadable ({type(error).__name__}: {error}); "
+                      "starting the run from the beginning", stacklevel=2)
+        return None
 
 
 def start_wandb(config: TrainConfig, model):

@@ -11,7 +11,7 @@ def _fake_record(model, variant, seed, val_loss, dataset="wikitext2", preset="qu
     history = {"initial_val_loss": 7.6, "epochs": [
         {"epoch": 1, "train_loss": val_loss + 0.5, "val_loss": val_loss + 0.2},
         {"epoch": 2, "train_loss": val_loss + 0.1, "val_loss": val_loss}]}
-    return {"schema": SCHEMA_VERSION, "kind": "lm", "model": model, "variant": variant, "dataset": dataset,
+    return {"schema": SCHEMA_VERSION, "spec_hash": f"fake-{model}-{variant}-{seed}", "kind": "lm", "model": model, "variant": variant, "dataset": dataset,
             "preset": preset, "seed": seed, "params": params,
             "mamba_backend": "mambapy" if model == "mamba" else None,
             "metrics": {"val_loss": val_loss, "val_ppl": math.exp(val_loss), "seconds_per_epoch": seconds,

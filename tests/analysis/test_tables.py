@@ -37,6 +37,7 @@ def test_missing_records_name_what_is_missing(tmp_path, fake_record, write_recor
         select_runs(records, "quick", [0, 1], ["wikitext2"], [("gam", "full"), ("transformer", "naive")])
     with pytest.raises(LookupError, match="gam/global_only on wikitext2 seed 0"):
         table3(load_records(tmp_path / "empty"), "quick", seeds=[0])
-    save_record({"schema": SCHEMA_VERSION, "kind": "scaling", "preset": "quick"}, tmp_path / "only" / "s.json")
+    save_record({"schema": SCHEMA_VERSION, "spec_hash": "s", "kind": "scaling", "preset": "quick", "rows": [],
+                 "provenance": {"device": "cpu"}}, tmp_path / "only" / "s.json")
     with pytest.raises(LookupError, match="gam/full on wikitext2 seed 0"):  # no LM columns at all
         table1(load_records(tmp_path / "only"), "quick", seeds=[0])

@@ -1,7 +1,8 @@
 """gamlib.models.registry: build_model by name, and parameter counts at the paper configuration computed by hand."""
 import pytest
 
-from gamlib.models.registry import build_model
+from gamlib.models.config import MODEL_FIELDS, GAMConfig, TransformerConfig
+from gamlib.models.registry import build_model, make_config
 
 V, T, C, L, S, K = 10000, 256, 512, 6, 512, 3
 SHARED = V * C + T * C + 2 * C          # tied embedding/head, positions, final LayerNorm
@@ -29,6 +30,37 @@ EXPECTED = {
 def test_unknown_model_is_named():
     with pytest.raises(ValueError, match="unknown model 'rwkv'"):
         build_model("rwkv")
+
+
+KNOWN = r"known fields: \['backend', 'block_size', 'conv_kernel_size', 'd_conv', 'd_state', 'dropout', 'expand', " \
+        r"'n_embd', 'n_head', 'n_layer', 'num_memory_slots', 'variant', 'vocab_size'\]$"
+
+
+@pytest.mark.parametrize("call,message", [
+    (lambda: make_config("gam", nembd=32), r"^unknown model config field 'nembd' .*did you mean 'n_embd'.*" + KNOWN),
+    (lambda: build_model("gam", n_embd=32, nembd=32), r"^unknown model config field 'nembd' .*" + KNOWN),
+    (lambda: build_model("transformer", n_heads=4), r"^unknown model config field 'n_heads' .*'n_head'.*" + KNOWN),
+    (lambda: make_config("mamba", lr=1e-3, epochs=2), r"^unknown model config fields 'lr', 'epochs'.*" + KNOWN),
+])
+def test_field_of_no_model_is_named_with_the_known_ones(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
+
+
+def test_field_of_another_model_is_ignored(tiny):
+    """One preset dict configures every model: n_head means nothing to GAM, num_memory_slots nothing to the Transformer."""
+    gam = make_config("gam", **{**tiny, "n_head": 0, "d_state": 0, "backend": "triton"})
+    assert isinstance(gam, GAMConfig) and not hasattr(gam, "n_head")
+    transformer = make_config("transformer", **{**tiny, "num_memory_slots": 0, "conv_kernel_size": 0})
+    assert isinstance(transformer, TransformerConfig) and transformer.n_head == tiny["n_head"]
+    assert MODEL_FIELDS == {f for cls in (GAMConfig, TransformerConfig) for f in cls.__dataclass_fields__} | \
+        {"d_state", "d_conv", "expand", "backend"}
+
+
+def test_saved_config_rebuilds():
+    """A config's to_dict (variant included) is valid input, as experiments reload saved models."""
+    config = make_config("gam", "local_only", n_embd=16, n_layer=1, vocab_size=11, block_size=8)
+    assert make_config("gam", **config.to_dict()) == config
 
 
 @pytest.mark.parametrize("name,variant", EXPECTED)

@@ -1,5 +1,12 @@
-"""gamlib.training.loop: the learning-rate schedule."""
+"""gamlib.training.loop: the learning-rate schedule, and a killed run that resumes exactly."""
 import math
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import torch
 
 from gamlib.training.loop import warmup_cosine
 
@@ -8,3 +15,63 @@ def test_schedule_warms_up_then_decays_to_zero():
     assert warmup_cosine(0, 10, 100) == 0 and warmup_cosine(5, 10, 100) == 0.5
     assert warmup_cosine(10, 10, 100) == 1.0
     assert math.isclose(warmup_cosine(100, 10, 100), 0.0, abs_tol=1e-12)
+
+
+# One training problem, run in this process and in child processes (python -c): a tiny GAM with
+# dropout (so the random state matters) on random chunks, 3 epochs of 12 steps.
+PROBLEM = """
+import sys, torch
+from gamlib.data import TokenChunks
+from gamlib.models.registry import build_model
+from gamlib.training.config import TrainConfig
+from gamlib.training.loop import fit
+
+ids = torch.randint(0, 61, (120, 17), generator=torch.Generator().manual_seed(1))
+train, validation = TokenChunks(ids[:96, :-1], ids[:96, 1:]), TokenChunks(ids[96:, :-1], ids[96:, 1:])
+torch.manual_seed(0)
+model = build_model("gam", "full", vocab_size=61, block_size=16, n_embd=32, n_layer=2, dropout=0.1,
+                    num_memory_slots=16)
+config = TrainConfig(epochs=3, batch_size=8, lr=3e-3, warmup_steps=4, seed=0, progress=False)
+
+def train_once(state_path=None, save_every_steps=None):
+    return fit(model, train, validation, config, state_path, save_every_steps)["epochs"][-1]["val_loss"]
+"""
+
+
+def run_child(state_path):
+    code = PROBLEM + f"\nprint(repr(train_once({str(state_path)!r}, save_every_steps=1)))\n"
+    return subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+
+
+def test_a_killed_run_resumes_to_exactly_the_same_loss(tmp_path):
+    """SIGKILL a training run after its first saved state; running it again ends on the same validation
+    loss, to the last bit, as a run never interrupted."""
+    namespace = {}
+    exec(PROBLEM, namespace)
+    uninterrupted = namespace["train_once"]()
+
+    state_path = tmp_path / "run.train.pt"
+    child = run_child(state_path)
+    while not state_path.exists() and child.poll() is None:
+        time.sleep(0.005)
+    child.send_signal(signal.SIGKILL)
+    assert child.wait() == -signal.SIGKILL  # killed mid-run, not finished
+    killed_at = torch.load(state_path, weights_only=True)
+    assert (killed_at["epoch"], killed_at["step"]) < (4, 0)  # 3 epochs: the run had not ended
+
+    resumed = run_child(state_path)
+    output, _ = resumed.communicate(timeout=300)
+    assert resumed.returncode == 0
+    assert float(output.strip()) == uninterrupted
+
+
+def test_an_unreadable_training_state_is_named_and_ignored(tmp_path):
+    state_path = tmp_path / "run.train.pt"
+    state_path.write_bytes(b"not a torch file")
+    namespace = {}
+    exec(PROBLEM, namespace)
+    with pytest.warns(UserWarning, match=f"training state {state_path} is unreadable"):
+        resumed = namespace["train_once"](state_path)
+    namespace = {}
+    exec(PROBLEM, namespace)
+    assert resumed == namespace["train_once"]()  # a fresh start, as if no state had been there
