@@ -14,7 +14,7 @@ PRESET     ?=
 export GAMLIB_DATA_DIR ?= $(abspath $(wildcard ../shared/data))
 export PYTHONUNBUFFERED = 1
 
-.PHONY: install run test test-fast lab browser-check clean
+.PHONY: install run test test-fast lab browser-check gpu-check paper-experiments clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,7 +29,7 @@ run: install
 	$(PY) -m gamlib.series $(if $(PRESET),--preset $(PRESET))
 
 test: install
-	HF_HUB_OFFLINE=1 $(PY) -m pytest tests notebooks --nbval-lax --nbval-cell-timeout=900 -p no:cacheprovider
+	HF_HUB_OFFLINE=1 $(PY) -m pytest tests notebooks --nbval-lax --nbval-cell-timeout=1800 -p no:cacheprovider
 
 test-fast: install
 	HF_HUB_OFFLINE=1 $(PY) -m pytest tests -p no:cacheprovider
@@ -40,6 +40,15 @@ lab: install
 browser-check: install
 	$(PY) -m pip install --quiet -e ".[browser]"
 	$(PY) scripts/browser_check.py notebooks/10_gate_explorer.ipynb
+
+# On a CUDA machine (a few minutes; exits 2 with a message where no GPU is visible): the tests in
+# tests/cuda, a few training steps of every model at the paper configuration, a one-screen report.
+gpu-check: install
+	$(PY) scripts/gpu_check.py
+
+# Tables 1-3 at the paper preset, 3 seeds, on one CUDA GPU; prints a time estimate first; resumable.
+paper-experiments: install
+	$(PY) scripts/paper_experiments.py
 
 clean:
 	rm -rf runs data/cache

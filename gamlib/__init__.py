@@ -6,6 +6,7 @@ from .models.config import (DEFAULT_VARIANTS, GAM_VARIANTS, GAMConfig, LMConfig,
                             TransformerConfig)
 from .models.context_gam import ContextMemory
 from .models.gam import GAM_Model, AssociativeMemory, GAMBlock, GAMModel, GatedFusion, LocalPathway
+from .models.generation import GenerationState
 from .models.lm import LanguageModel
 from .models.mamba import MambaModel, make_mixer, resolve_backend
 from .models.registry import build_model, make_config
@@ -18,6 +19,8 @@ from .presets import ABLATION_VARIANTS, TABLE1_DATASETS, TABLE1_MODELS, get_pres
 from .records import load_records
 from .experiments.lm import load_checkpoint, preset_unigram_loss, run_ablations, run_lm_experiment, run_table1
 from .experiments.recall import run_recall_experiment
+from .experiments.inference import find_benchmark, run_generation_benchmark, run_memory_read_benchmark
+from .experiments.measure import gam_block_flops
 from .experiments.scaling import SCALING_SERIES, SCALING_SETTINGS, measure_block, run_scaling, series_label
 from .analysis.paper import PAPER, PAPER_TABLE1, PAPER_TABLE2, PAPER_TABLE3, paper_table2_rows
 from .analysis.params import paper_config_params

@@ -54,10 +54,15 @@ PRESETS = {
     ),
     "colab": Preset(
         name="colab",
-        description="one consumer GPU: 4-layer, 256-wide models on the trimmed data, 2 epochs, bf16/fp16 autocast",
+        description="one consumer GPU: 4-layer, 256-wide models on ~2.5M training tokens per dataset, 2 epochs, "
+                    "bf16/fp16 autocast",
         model=dict(PAPER_MODEL, n_embd=256, n_layer=4, num_memory_slots=256, n_head=4),
         train=TrainConfig(epochs=2, batch_size=32, precision="auto"),
-        seeds=(0, 1, 2),
+        max_train_chunks=10_000, max_val_chunks=1_100, seeds=(0, 1, 2),
+        notes=["sized for a free Colab T4 session: notebook 07 (30 runs) is estimated at about 1.1 h there "
+               "(scripts/paper_experiments.py --estimate-only --preset colab --gpu T4; an estimate, not a measurement)",
+               "at most 10,000 training and 1,100 validation chunks per dataset: all of WikiText-2's (9,800 / 1,041), "
+               "about a quarter of the 50,000 TinyStories rows'"],
     ),
     "paper": Preset(
         name="paper",

@@ -67,7 +67,7 @@ def spec_hash(spec: dict) -> str:
 
 
 REQUIRED_KEYS = {"lm": ("metrics", "provenance"), "recall": ("metrics", "accuracy", "provenance"),
-                 "scaling": ("rows", "provenance")}
+                 "scaling": ("rows", "provenance"), "benchmark": ("benchmark", "rows", "provenance")}
 
 
 class UnreadableRecord(ValueError):

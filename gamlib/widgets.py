@@ -207,4 +207,9 @@ class GateExplorer:
         plt.close(fig)
 
     def _repr_mimebundle_(self, **kwargs):
-        return self.widget._repr_mimebundle_(**kwargs)
+        widget = self.widget
+        if getattr(widget, "_repr_mimebundle_", None) is not None:  # ipywidgets 8
+            return widget._repr_mimebundle_(**kwargs)
+        widget._handle_displayed(**kwargs)  # ipywidgets 7 (Colab's): the bundle its _ipython_display_ publishes
+        return {"text/plain": repr(widget)[:110], "application/vnd.jupyter.widget-view+json":
+                {"version_major": 2, "version_minor": 0, "model_id": widget._model_id}}

@@ -16,7 +16,8 @@ def select_runs(records: pd.DataFrame, preset: str, seeds, datasets, models) -> 
     (dataset, model, variant, seed) asked for, one row each.
 
     Raises LookupError naming each missing combination and how to produce it, so a table is never
-    silently built from fewer runs than it claims.
+    silently built from fewer runs than it claims; the error also names every record file that
+    load_records could not read (records.attrs["unreadable"]), since a missing run may be one of them.
     """
     preset = get_preset(preset).name
     seeds, datasets, models = list(seeds), list(datasets), [tuple(m) for m in models]
@@ -29,9 +30,11 @@ def select_runs(records: pd.DataFrame, preset: str, seeds, datasets, models) -> 
     missing = [f"{model}/{variant} on {dataset} seed {seed}" for dataset in datasets
                for model, variant in models for seed in seeds if (dataset, model, variant, seed) not in found]
     if missing:
+        unreadable = records.attrs.get("unreadable", [])
         raise LookupError(f"no finished run record for preset {preset!r}: {'; '.join(missing)}. "
                           "Train them first, e.g. gamlib.run_table1(...) / gamlib.run_ablations(...) "
-                          "or gamlib.run_lm_experiment(model, variant, dataset, preset, seed)")
+                          "or gamlib.run_lm_experiment(model, variant, dataset, preset, seed)"
+                          + (f". Unreadable record files: {'; '.join(unreadable)}" if unreadable else ""))
     return runs.sort_values([*KEYS, "seed"]).reset_index(drop=True)
 
 

@@ -40,6 +40,9 @@ PAPER_SEQ_LENS = (256, 512, 1024, 2048, 4096, 8192)
 PAPER_SETTINGS = dict(batch_size=16, n_embd=512, n_head=8, warmup=5, iters=20, precision="fp16")
 MAX_CPU_BYTES = 4 * 2**30  # skip CPU points whose estimated activations exceed this
 MB = 2**20  # the reference divides bytes by 1024 * 1024
+# Bumped when what a measurement means changes, so records of the old kind are not reused.
+# 2: GAM's memory read runs fused (scaled_dot_product_attention) when training.
+MEASURE_VERSION = 2
 
 
 def build_block(model_name: str, variant: str | None, seq_len: int, *, n_embd: int, n_head: int,
@@ -228,3 +231,72 @@ def _run(block, shape, device, autocast_dtype, warmup, iters):
     return times, cpu_peak_bytes(step, alive)
 
 
+
+
+# ---- The bank read, explicit vs fused (scripts/bench_block.py) -----------------------------------
+MEMORY_READS = ("explicit", "fused")
+
+
+def gam_block_flops(batch_size: int, seq_len: int, n_embd: int, num_slots: int, kernel_size: int = 3) -> dict:
+    """FLOPs of one full GAM block's forward and backward, counted by hand (a multiply-add is 2 FLOPs).
+
+    Per token, forward: the gate Linear(C, 2C) 4C^2; the FFN Linear(C, 4C) + Linear(4C, C) 16C^2; the bank
+    read h M^T then weights @ M 4SC; the depthwise conv 2KC; in all 20C^2 + 4SC + 2KC. Backward: twice the
+    forward (every product gives a gradient for each of its two inputs; the input x requires grad too).
+    Elementwise work (LayerNorms, softmax, GELU, sigmoids, residuals: O(C + S) per token) is left out, and
+    so is the fused kernel's recomputation of the scores in its backward: this is the useful work.
+    """
+    C, S, K = n_embd, num_slots, kernel_size
+    forward = batch_size * seq_len * (20 * C * C + 4 * S * C + 2 * K * C)
+    return {"forward": forward, "backward": 2 * forward, "total": 3 * forward}
+
+
+def measure_memory_read(seq_len: int, read: str, *, batch_size: int = 1, n_embd: int = 512,
+                        num_slots: int = 512, kernel_size: int = 3, warmup: int = 1, iters: int = 3,
+                        device: str | torch.device = "cpu", seed: int = 0) -> dict:
+    """Forward + backward time and peak memory of one GAM block (variant full, dropout 0, fp32) with its
+    bank read 'explicit' (softmax(h M^T) M, keeps the (B, T, S) weights for backward) or 'fused' (SDPA).
+
+    Same loop and memory measures as measure_block (module docstring). Returns a dict: the settings,
+    median_ms, times_ms, peak_mb, flops (gam_block_flops total) and gflop_per_s at the median time.
+    """
+    check_choice("read", read, MEMORY_READS)
+    device = torch.device(device)
+    seq_len, batch_size, n_embd, num_slots, iters = (
+        check_count(name, value) for name, value in
+        (("seq_len", seq_len), ("batch_size", batch_size), ("n_embd", n_embd), ("num_slots", num_slots),
+         ("iters", iters)))
+    torch.manual_seed(seed)
+    config = GAMConfig(n_embd=n_embd, num_memory_slots=num_slots, conv_kernel_size=kernel_size,
+                       block_size=seq_len, n_layer=1, dropout=0.0)
+    block = GAMBlock(config)
+    block.memory.fused = read == "fused"
+    times, peak = _run(block, (batch_size, seq_len, n_embd), device, None, check_count("warmup", warmup, 0), iters)
+    flops = gam_block_flops(batch_size, seq_len, n_embd, num_slots, kernel_size)["total"]
+    median_ms = statistics.median(times)
+    return dict(read=read, seq_len=seq_len, batch_size=batch_size, n_embd=n_embd, num_slots=num_slots,
+                kernel_size=kernel_size, device=device.type, device_name=device_name(device),
+                cpu_threads=torch.get_num_threads(), warmup=warmup, iters=iters,
+                memory_measure="cuda_max_allocated" if device.type == "cuda" else "cpu_profiler_peak",
+                median_ms=median_ms, times_ms=times, peak_mb=peak / MB, flops=flops,
+                gflop_per_s=flops / (median_ms / 1000) / 1e9)
+
+
+def matmul_rate(m: int, k: int, n: int, *, warmup: int = 2, iters: int = 5,
+                device: str | torch.device = "cpu", seed: int = 0) -> dict:
+    """The machine's reference rate: median time and GFLOP/s of a plain fp32 (m, k) @ (k, n) matmul."""
+    device = torch.device(device)
+    generator = torch.Generator().manual_seed(seed)
+    a = torch.randn(m, k, generator=generator).to(device)
+    b = torch.randn(k, n, generator=generator).to(device)
+    times = []
+    for i in range(warmup + iters):
+        sync(device)
+        start = time.perf_counter()
+        a @ b
+        sync(device)
+        if i >= warmup:
+            times.append((time.perf_counter() - start) * 1000)
+    median_ms = statistics.median(times)
+    return dict(m=m, k=k, n=n, median_ms=median_ms, times_ms=times,
+                gflop_per_s=2 * m * k * n / (median_ms / 1000) / 1e9)

@@ -14,15 +14,16 @@ from ..paths import results_dir
 from ..presets import get_preset
 from ..records import find_or_run, provenance
 from ..runtime import default_device, device_name
-from .measure import PAPER_SEQ_LENS, PAPER_SETTINGS, measure_block
+from .measure import MEASURE_VERSION, PAPER_SEQ_LENS, PAPER_SETTINGS, measure_block
 
 
 # Per device type: measure_block settings, lengths, and the series (model, variant, own dropout,
-# longest length). CUDA: the paper's settings (dropout 0.1 as its config), lengths up to 32768,
-# a series stops at its first OOM. CPU: small and single-threaded, dropout 0 so SDPA can use its
+# longest length). CUDA: the paper's settings (dropout 0.1 as its config), its lengths and then 16384,
+# 32768 and 65536 (8x beyond the paper's 8192); a series stops at its first OOM, so each GPU shows
+# how far each model goes in its memory. CPU: small and single-threaded, dropout 0 so SDPA can use its
 # fused kernel; one SDPA series keeps dropout 0.1 to show the T x T fallback, up to 1024 only.
 SCALING_SETTINGS = {
-    "cuda": dict(PAPER_SETTINGS, seq_lens=(*PAPER_SEQ_LENS, 16384, 32768)),
+    "cuda": dict(PAPER_SETTINGS, seq_lens=(*PAPER_SEQ_LENS, 16384, 32768, 65536)),
     "cpu": dict(batch_size=2, n_embd=128, n_head=8, warmup=1, iters=3, precision="fp32", dropout=0.0,
                 seq_lens=(128, 256, 512, 1024, 2048)),
 }
@@ -58,7 +59,8 @@ def run_scaling(preset: str = "auto", device: str | None = None, results_root=No
     settings = {**SCALING_SETTINGS[kind], **(settings or {})}
     series = [dict(s) for s in (series or SCALING_SERIES[kind])]
     preset_name = get_preset(preset).name
-    spec = {"kind": "scaling", "device": kind, "settings": settings, "series": series, "torch": torch.__version__}
+    spec = {"kind": "scaling", "device": kind, "settings": settings, "series": series, "torch": torch.__version__,
+            "measure_version": MEASURE_VERSION}
     path = results_dir(results_root) / preset_name / "scaling" / f"table2-{kind}.json"
 
     def run() -> dict:

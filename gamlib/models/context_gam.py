@@ -10,6 +10,8 @@ with phi = elu + 1 and heads of `head_dim` channels. Two forms compute it:
   parallel  (forward): a masked (T, T) product, as attention; returns the read weights for probes;
   recurrent (recurrent): a running (head_dim x head_dim) state sum_s phi(k_s) v_s^T per head, one
             token at a time: O(T) time and O(1) memory in T.
+For generation the same running sums are the state (`initial_state`, `state_after`, `step`), so a
+'context' GAM steps with a constant state too, although it reads the whole context.
 GAMConfig(variant="context") builds a full GAM block with this memory in place of the bank.
 """
 from __future__ import annotations
@@ -34,8 +36,11 @@ class ContextMemory(nn.Module):
                    for t in self.qkv(h).chunk(3, dim=-1))
         return F.elu(q) + 1, F.elu(k) + 1, v
 
-    def forward(self, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """h: (B, T, C) -> (read (B, T, C), read weights a_ts / sum_s a_ts (B, H, T, T))."""
+    def forward(self, h: torch.Tensor, need_weights: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+        """h: (B, T, C) -> (read (B, T, C), read weights a_ts / sum_s a_ts (B, H, T, T)).
+
+        The parallel form computes the weights anyway, so they are returned whatever need_weights says.
+        """
         q, k, v = self.features(h)
         scores = (q @ k.transpose(-2, -1)).tril()              # (B, H, T, T): a_ts, 0 for s > t
         weights = scores / scores.sum(-1, keepdim=True)
@@ -55,3 +60,24 @@ class ContextMemory(nn.Module):
             numerator = (q[:, :, t, None, :] @ state)[:, :, 0]  # (B, H, D)
             reads.append(numerator / (q[:, :, t] * normaliser).sum(-1, keepdim=True))
         return torch.stack(reads, dim=2).transpose(1, 2).reshape(h.shape)
+
+    # ---- generation: the running sums are the state ----------------------------------------------
+    def initial_state(self, batch_size: int, device, dtype) -> tuple[torch.Tensor, torch.Tensor]:
+        """(sum_s phi(k_s) v_s^T (B, H, D, D), sum_s phi(k_s) (B, H, D)), both zero."""
+        H, D = self.qkv.in_features // self.head_dim, self.head_dim
+        return (torch.zeros(batch_size, H, D, D, device=device, dtype=dtype),
+                torch.zeros(batch_size, H, D, device=device, dtype=dtype))
+
+    def state_after(self, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The running sums over every position of h (B, T, C)."""
+        _, k, v = self.features(h)                              # (B, H, T, D)
+        return k.transpose(-2, -1) @ v, k.sum(2)
+
+    def step(self, h: torch.Tensor, state) -> tuple[torch.Tensor, tuple]:
+        """One position h (B, 1, C) -> (read (B, 1, C), updated sums)."""
+        q, k, v = self.features(h)                              # (B, H, 1, D)
+        kv, k_sum = state
+        kv = kv + k.transpose(-2, -1) @ v                       # (B, H, D, D)
+        k_sum = k_sum + k[:, :, 0]                              # (B, H, D)
+        read = (q @ kv)[:, :, 0] / (q[:, :, 0] * k_sum).sum(-1, keepdim=True)  # (B, H, D)
+        return read.reshape(h.shape), (kv, k_sum)

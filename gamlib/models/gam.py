@@ -11,6 +11,15 @@ One block, with x of shape (B, T, C):
 
 Ablations (Table 3) drop the gate (plain sum) and/or one pathway; the `context` variant swaps the bank
 for a memory that reads the sequence (context_gam.py). See `GAMConfig.variant`.
+
+The bank read is attention of each token over the bank (keys = values = M, scale 1, no mask). When
+autograd records (training) and no trace is asked for, it runs fused, F.scaled_dot_product_attention,
+which keeps no (B, T, S) weights for backward. Otherwise it runs the explicit softmax: a trace
+(block(x, trace={})) needs the slot weights, and under torch.no_grad there is nothing to save, so
+inference stays bit for bit equal to a traced run (the probes compare them).
+
+Generation: the only operation that mixes positions is the convolution, so a block carries the last
+K-1 normalised inputs h from token to token (`step`), and nothing else (see models/generation.py).
 """
 from __future__ import annotations
 
@@ -36,20 +45,41 @@ class LocalPathway(nn.Module):
         h = F.pad(h, (self.kernel_size - 1, 0))   # (B, C, T+K-1): K-1 zeros on the left only
         return self.conv(h).transpose(1, 2)       # (B, T, C); output t uses inputs t-K+1..t
 
+    def last_inputs(self, h: torch.Tensor) -> torch.Tensor:
+        """(B, T, C) -> its last K-1 positions (B, K-1, C), zeros before position 0: the conv's state."""
+        return F.pad(h, (0, 0, self.kernel_size - 1, 0))[:, h.shape[1]:]
+
+    def step(self, window: torch.Tensor) -> torch.Tensor:
+        """window (B, K, C) = inputs t-K+1..t -> output at t (B, 1, C), the same sum as forward's."""
+        weight = self.conv.weight[:, 0, :]        # (C, K)
+        return torch.einsum("bkc,ck->bc", window, weight)[:, None] + self.conv.bias
+
 
 class AssociativeMemory(nn.Module):
     """Per-token read from a learned bank M whose slots are both keys and values."""
 
-    def __init__(self, n_embd: int, num_slots: int):
+    def __init__(self, n_embd: int, num_slots: int, fused: bool = True):
         super().__init__()
         self.memory_bank = nn.Parameter(torch.empty(num_slots, n_embd))  # M: (S, C)
         nn.init.xavier_uniform_(self.memory_bank)
+        self.fused = fused  # read through SDPA when training and the weights are not asked for
 
     def slot_weights(self, h: torch.Tensor) -> torch.Tensor:
         return F.softmax(h @ self.memory_bank.T, dim=-1)  # (B, T, S); scale 1, as the reference
 
-    def forward(self, h: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """h: (B, T, C) -> (retrieved (B, T, C), slot weights (B, T, S))."""
+    def fused_read(self, h: torch.Tensor) -> torch.Tensor:
+        """h: (B, T, C) -> softmax(h M^T) M (B, T, C) as one attention call over the bank, one 'head'."""
+        B, T, C = h.shape
+        bank = self.memory_bank.expand(B, 1, *self.memory_bank.shape)  # (B, 1, S, C), no copy
+        return F.scaled_dot_product_attention(h[:, None], bank, bank, scale=1.0)[:, 0]
+
+    def forward(self, h: torch.Tensor, need_weights: bool = True) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """h: (B, T, C) -> (retrieved (B, T, C), slot weights (B, T, S) or None when fused).
+
+        Fused only when it saves memory: autograd is recording and the weights are not needed.
+        """
+        if not need_weights and self.fused and torch.is_grad_enabled():
+            return self.fused_read(h), None
         weights = self.slot_weights(h)
         return weights @ self.memory_bank, weights  # (B, T, S) @ (S, C) -> (B, T, C)
 
@@ -95,9 +125,13 @@ class GAMBlock(nn.Module):
         local = self.local(h) if self.local is not None else None
         global_ = None
         if self.memory is not None:
-            global_, weights = self.memory(h)  # (B, T, C), (B, T, S)
+            global_, weights = self.memory(h, need_weights=trace is not None)  # (B, T, C), (B, T, S) or None
             if trace is not None:
                 trace["slot_weights"] = weights
+        return self.combine(x, h, local, global_, trace)
+
+    def combine(self, x, h, local, global_, trace: dict | None = None) -> torch.Tensor:
+        """Gate (or sum) the pathways into the residual, then the FFN: every tensor (B, T, C)."""
         if self.fusion is not None:
             fused, g_local, g_global = self.fusion(h, local, global_)
             if trace is not None:
@@ -106,6 +140,42 @@ class GAMBlock(nn.Module):
             fused = sum(p for p in (local, global_) if p is not None)
         x = x + fused
         return x + self.ffn(self.ln2(x))
+
+    # ---- generation: the state is the conv's last K-1 inputs (+ ContextMemory's running sums) ----
+    def initial_state(self, batch_size: int, device, dtype) -> tuple:
+        """(last K-1 normalised inputs (B, K-1, C) zeros or None, memory state or None)."""
+        C = self.ln1.normalized_shape[0]
+        window = (torch.zeros(batch_size, self.local.kernel_size - 1, C, device=device, dtype=dtype)
+                  if self.local is not None else None)
+        memory = (self.memory.initial_state(batch_size, device, dtype)
+                  if isinstance(self.memory, ContextMemory) else None)
+        return window, memory
+
+    def state_after(self, x: torch.Tensor) -> tuple:
+        """The state after reading x (B, T, C): the last K-1 rows of LayerNorm1(x), zeros before position 0."""
+        window = memory = None
+        if self.local is not None:
+            T, keep = x.shape[1], self.local.kernel_size - 1
+            window = self.local.last_inputs(self.ln1(x[:, T - min(keep, T):]))  # LayerNorm is per token
+        if isinstance(self.memory, ContextMemory):
+            memory = self.memory.state_after(self.ln1(x))
+        return window, memory
+
+    def step(self, x: torch.Tensor, state: tuple) -> tuple[torch.Tensor, tuple]:
+        """One position: x (B, 1, C) and the state -> (output (B, 1, C), new state)."""
+        window, memory_state = state
+        h = self.ln1(x)                                         # (B, 1, C)
+        local = None
+        if self.local is not None:
+            window = torch.cat([window, h], dim=1)              # (B, K, C): inputs t-K+1..t
+            local = self.local.step(window)
+            window = window[:, 1:]                              # keep the last K-1
+        global_ = None
+        if isinstance(self.memory, ContextMemory):
+            global_, memory_state = self.memory.step(h, memory_state)
+        elif self.memory is not None:
+            global_, _ = self.memory(h, need_weights=False)     # the bank read needs no state
+        return self.combine(x, h, local, global_), (window, memory_state)
 
 
 class GAMModel(LanguageModel):

@@ -3,6 +3,10 @@ blocks, a final LayerNorm, an output head tied to the token embedding, the loss,
 
 A model is `LanguageModel(config, blocks)`; GAM, the Transformer and Mamba differ only in
 their blocks, so the comparison between them is a comparison of blocks.
+
+For generation every block also has `initial_state(batch, device, dtype)`, `state_after(x)` (what it
+keeps after reading x: (B, T, C)) and `step(x, state)` (one position, x: (B, 1, C)); the model
+strings them together in `prefill` and `step` (see models/generation.py for the states and positions).
 """
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ import torch.nn.functional as F
 
 from ..checks import check_count, check_real
 from ..runtime import eval_mode
+from .generation import GenerationState, generate_tokens
 
 
 TOKEN_DTYPES = (torch.int64, torch.int32)  # what nn.Embedding takes as indices
@@ -65,10 +70,13 @@ class LanguageModel(nn.Module):
         self.head = nn.Linear(config.n_embd, config.vocab_size, bias=False)
         self.token_embedding.weight = self.head.weight  # weight tying, as the reference
 
-    def embed(self, idx: torch.Tensor) -> torch.Tensor:
-        """(B, T) token ids -> (B, T, C) input of the first block, after validating the ids."""
-        check_token_ids(idx, self.config.vocab_size, self.config.block_size)
-        pos = torch.arange(idx.shape[1], device=idx.device)  # (T,)
+    def embed(self, idx: torch.Tensor, start: int = 0) -> torch.Tensor:
+        """(B, T) token ids at positions start..start+T-1 -> (B, T, C) input of the first block.
+
+        The ids are validated first; start + T may not exceed block_size.
+        """
+        check_token_ids(idx, self.config.vocab_size, self.config.block_size - start)
+        pos = torch.arange(start, start + idx.shape[1], device=idx.device)  # (T,)
         return self.dropout(self.token_embedding(idx) + self.pos_embedding(pos))
 
     def logits_and_loss(self, x: torch.Tensor, targets: torch.Tensor | None):
@@ -98,15 +106,71 @@ class LanguageModel(nn.Module):
         """Unique parameters (the tied embedding/head matrix counts once)."""
         return sum(p.numel() for p in self.parameters() if p.requires_grad or not trainable_only)
 
+    # ---- generation: recompute, or prefill once and step (models/generation.py) ----------------
+    @property
+    def receptive_field(self) -> int:
+        """How many of the last tokens the next prediction depends on: N_LAYER*(K-1)+1 for GAM with a
+        convolution, 1 for GAM global_only; block_size for the Transformer, Mamba and GAM 'context'."""
+        return min(getattr(self.config, "receptive_field", self.config.block_size), self.config.block_size)
+
+    def last_logits(self, idx: torch.Tensor, window: int | None = None) -> torch.Tensor:
+        """(B, T) ids of any length -> (B, V) logits for the next token, by the crop rule.
+
+        The model reads the last block_size tokens at positions 0..block_size-1 (fewer: 0..T-1).
+        `window` reads only the last `window` of those, at their cropped positions; that gives the same
+        logits whenever window >= receptive_field (GAM past block_size: a constant cost per token).
+        Only the last position goes through the head.
+        """
+        crop = idx[:, -self.config.block_size:]
+        window = crop.shape[1] if window is None else min(window, crop.shape[1])
+        x = self.embed(crop[:, crop.shape[1] - window:], start=crop.shape[1] - window)  # (B, W, C)
+        for block in self.blocks:
+            x = block(x)
+        return self.head(self.ln_f(x[:, -1]))  # (B, V)
+
+    def initial_state(self, batch_size: int) -> GenerationState:
+        """The state before any token: position 0, every block's empty state."""
+        weight = self.head.weight
+        return GenerationState(0, [block.initial_state(batch_size, weight.device, weight.dtype)
+                                   for block in self.blocks])
+
+    def prefill(self, idx: torch.Tensor) -> tuple[torch.Tensor, GenerationState]:
+        """Read a (B, T) prompt, T <= block_size, in parallel -> (logits (B, V) for the next token, state)."""
+        x = self.embed(idx)  # (B, T, C)
+        layers = []
+        for block in self.blocks:
+            layers.append(block.state_after(x))  # what the block keeps of its input
+            x = block(x)
+        return self.head(self.ln_f(x[:, -1])), GenerationState(idx.shape[1], layers)
+
+    def step(self, idx: torch.Tensor, state: GenerationState) -> tuple[torch.Tensor, GenerationState]:
+        """One token per sequence ((B,) or (B, 1) ids) at position state.pos -> (logits (B, V), new state).
+
+        Only while the text fits: state.pos < block_size (past it positions shift; see generation.py).
+        """
+        if state.pos >= self.config.block_size:
+            raise ValueError(f"position {state.pos} is past block_size {self.config.block_size}: the window "
+                             f"slides and the state is void; use last_logits (generate does)")
+        x = self.embed(idx.reshape(-1, 1), start=state.pos)  # (B, 1, C)
+        layers = []
+        for block, block_state in zip(self.blocks, state.layers):
+            x, block_state = block.step(x, block_state)
+            layers.append(block_state)
+        return self.head(self.ln_f(x[:, -1])), GenerationState(state.pos + 1, layers)
+
     @torch.no_grad()
     def generate(self, idx: torch.Tensor, max_new_tokens: int, temperature: float = 1.0,
-                 top_k: int | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
+                 top_k: int | None = None, generator: torch.Generator | None = None,
+                 use_cache: bool = True) -> torch.Tensor:
         """Sample `max_new_tokens` continuations of (B, T) `idx`; returns (B, T + max_new_tokens).
 
         temperature 0 means greedy decoding; top_k keeps only the k most likely tokens. The prompt
         follows forward()'s rules (a 2-D tensor of token ids, at least one token) except that it may
         be longer than block_size (the model sees its last block_size tokens); a 1-D prompt is
         rejected with a hint (idx.unsqueeze(0)). The model's train/eval mode is restored on every path.
+        use_cache=True (default) reads the prompt once and then steps one token at a time with a
+        per-layer state; use_cache=False recomputes the context for every token. Both give the same
+        logits (greedy: the same tokens); models/generation.py says how positions behave past block_size.
         """
         check_token_ids(idx, self.config.vocab_size, None)
         max_new_tokens = check_count("max_new_tokens", max_new_tokens, minimum=0)
@@ -114,17 +178,4 @@ class LanguageModel(nn.Module):
         if top_k is not None:
             top_k = check_count("top_k", top_k, 1, self.config.vocab_size)
         with eval_mode(self):
-            for _ in range(max_new_tokens):
-                context = idx[:, -self.config.block_size:]  # the model sees at most block_size tokens
-                logits, _ = self(context)
-                logits = logits[:, -1, :].float()  # (B, V)
-                if temperature == 0:
-                    next_id = logits.argmax(dim=-1, keepdim=True)
-                else:
-                    logits = logits / temperature
-                    if top_k is not None:
-                        kth = torch.topk(logits, top_k).values[:, -1:]
-                        logits = logits.masked_fill(logits < kth, float("-inf"))
-                    next_id = torch.multinomial(F.softmax(logits, dim=-1), 1, generator=generator)
-                idx = torch.cat([idx, next_id], dim=1)
-        return idx
+            return generate_tokens(self, idx, max_new_tokens, temperature, top_k, generator, bool(use_cache))

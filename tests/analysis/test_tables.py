@@ -41,3 +41,13 @@ def test_missing_records_name_what_is_missing(tmp_path, fake_record, write_recor
                  "provenance": {"device": "cpu"}}, tmp_path / "only" / "s.json")
     with pytest.raises(LookupError, match="gam/full on wikitext2 seed 0"):  # no LM columns at all
         table1(load_records(tmp_path / "only"), "quick", seeds=[0])
+
+
+def test_a_missing_run_names_the_records_that_could_not_be_read(tmp_path, fake_record, write_records):
+    write_records(tmp_path, [fake_record("gam", "full", 0, 6.0)])
+    broken = tmp_path / "quick" / "wikitext2" / "gam-full-seed1.json"
+    broken.write_text("[]")  # the seed-1 record, damaged
+    with pytest.warns(UserWarning, match="1 record file"):
+        records = load_records(tmp_path)
+    with pytest.raises(LookupError, match=rf"gam/full on wikitext2 seed 1.*Unreadable record files: run record {broken}"):
+        table1(records, "quick", seeds=[0, 1], datasets=["wikitext2"], models=[("gam", "full")])

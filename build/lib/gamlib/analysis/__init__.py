@@ -1,1 +1,0 @@
-"""Analysis of run records: the paper's numbers, tables, statistics over seeds, fits and figures."""

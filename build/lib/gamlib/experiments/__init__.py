@@ -1,1 +1,0 @@
-"""Experiments that write run records: language-model runs, recall runs, the scaling sweep."""

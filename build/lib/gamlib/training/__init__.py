@@ -1,1 +1,0 @@
-"""Training: the settings (config.py) and the loop that applies them (loop.py)."""

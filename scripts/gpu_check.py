@@ -1,0 +1,187 @@
+"""Is this CUDA machine ready for the paper's experiments? A few minutes on any NVIDIA GPU, one screen.
+
+    make gpu-check                    # = python scripts/gpu_check.py
+    python scripts/gpu_check.py --steps 4 --skip-tests
+
+1. the CUDA tests (pytest tests/cuda): bf16/fp16 autocast training with the GradScaler, the device and
+   precision choices, CUDA timing, peak memory and out-of-memory handling of the scaling measurement,
+   and the parity of the two Mamba backends (when mamba_ssm is installed);
+2. every model at the paper configuration (6 layers, 512 wide, context 256, vocabulary 10,000, batch 32)
+   trained for a few optimizer steps through gamlib's own fit(), in fp32 (the paper) and under autocast
+   (bf16, or fp16 with the GradScaler; the colab preset's choice), on token sequences it can learn: the
+   loss must stay finite and must not rise (most models' falls clearly within these few steps; the paper's
+   bare Mamba stack barely moves). A model that runs out of memory is retried at half the batch;
+3. the report, with the paper preset's Tables 1 and 3 time extrapolated from the tokens/s measured here.
+
+Exit status: 0 all passed; 1 a test or a training failed; 2 no CUDA GPU is visible (nothing run).
+"""
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import math
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+MODELS = (("gam", "full"), ("gam", "global_only"), ("gam", "sum_fusion"), ("gam", "local_only"), ("gam", "context"),
+          ("transformer", "naive"), ("transformer", "sdpa"), ("mamba", "paper"), ("mamba", "standard"))
+
+
+def no_cuda_message() -> str:
+    return (f"gpu_check: no CUDA GPU is visible (torch {torch.__version__}, built for CUDA {torch.version.cuda}; "
+            "torch.cuda.is_available() is False). Run it on a machine with an NVIDIA GPU and a CUDA build of "
+            "PyTorch (on Linux, PyPI's torch wheels are CUDA builds: `make gpu-check TORCH_SPEC=torch` in a fresh "
+            "clone); nothing was run.")
+
+
+def load_script(name: str):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+def run_tests(timeout: int) -> tuple[bool, list[str]]:
+    """pytest tests/cuda; (passed, the summary lines worth showing)."""
+    command = [sys.executable, "-m", "pytest", "tests/cuda", "-q", "-ra", "-p", "no:cacheprovider"]
+    try:
+        result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return False, [f"pytest tests/cuda did not finish in {timeout} s"]
+    lines = result.stdout.strip().splitlines()
+    shown = [ln for ln in lines if ln.startswith(("FAILED", "ERROR", "SKIPPED"))][:8]
+    return result.returncode == 0, shown + lines[-1:]
+
+
+def learnable_chunks(n: int, block: int, vocab: int, seed: int):
+    """Chunks of short repeating patterns over 200 of the vocabulary's tokens: the loss can fall in a few steps."""
+    from gamlib.data import TokenChunks
+
+    g = torch.Generator().manual_seed(seed)
+    patterns = torch.randint(0, min(vocab, 200), (n, 7), generator=g)
+    ids = patterns.repeat(1, (block + 1) // 7 + 1)[:, : block + 1]
+    return TokenChunks(ids[:, :-1].contiguous(), ids[:, 1:].contiguous())
+
+
+def train_briefly(model: str, variant: str, precision: str, steps: int, batch: int) -> dict:
+    """A few steps of fit() at the paper configuration; halves the batch on out-of-memory (down to 4)."""
+    from gamlib import build_model, get_preset
+    from gamlib.runtime import resolve_precision
+    from gamlib.training.config import TrainConfig
+    from gamlib.training.loop import fit
+
+    paper = get_preset("paper")
+    fields = {**paper.model, "vocab_size": paper.vocab_size}
+    row = dict(model=model, variant=variant, precision=resolve_precision(precision, torch.device("cuda")))
+    while True:
+        net = None
+        try:
+            torch.manual_seed(0)
+            net = build_model(model, variant, **fields)
+            row.update(params=net.num_params(), backend=getattr(net, "backend", ""), batch=batch)
+            train = learnable_chunks(batch * steps, fields["block_size"], fields["vocab_size"], 0)
+            validation = learnable_chunks(batch, fields["block_size"], fields["vocab_size"], 1)
+            config = TrainConfig(epochs=2, batch_size=batch, lr=paper.train.lr * 3, warmup_steps=1, precision=precision,
+                                 progress=False)
+            torch.cuda.reset_peak_memory_stats()
+            history = fit(net, train, validation, config)
+            last = history["epochs"][-1]  # the second epoch: warm-up (allocator, kernels) is behind us
+            row.update(status="ok", tokens_per_s=last["tokens_per_s"], ms_per_step=1000 * last["seconds"] / steps,
+                       peak_gb=torch.cuda.max_memory_allocated() / 1e9, loss_from=history["initial_val_loss"],
+                       loss_to=last["val_loss"])
+            if not math.isfinite(row["loss_to"]):
+                row["status"] = "loss is not finite"
+            elif row["loss_to"] > row["loss_from"] + 0.05:
+                row["status"] = "loss rose"
+            return row
+        except torch.cuda.OutOfMemoryError:
+            pass
+        except Exception as error:  # report it and go on with the next model
+            row.update(status=f"{type(error).__name__}: {str(error).splitlines()[0][:60] if str(error) else ''}")
+            return row
+        finally:
+            del net
+            torch.cuda.empty_cache()
+        if batch <= 4:
+            row.update(status="out of memory even at batch 4")
+            return row
+        batch //= 2
+
+
+def extrapolate(rows: list[dict]) -> list[str]:
+    """Tables 1 and 3 at the paper preset on this GPU, from the fp32 tokens/s measured here."""
+    estimate = load_script("paper_experiments")
+    from gamlib import get_preset
+
+    paper = get_preset("paper")
+    rate = {(r["model"], r["variant"]): r.get("tokens_per_s") for r in rows if r["precision"] == "fp32"}
+    total, missing = 0.0, set()
+    for model, variant, dataset, _seed in estimate.training_runs("paper", paper.seeds, ("table1", "table3")):
+        speed = rate.get((model, variant))
+        if not speed:
+            missing.add(f"{model} {variant}")
+            continue
+        T, epochs = paper.model["block_size"], paper.train.epochs
+        trained = estimate.chunks(paper, dataset, "train") * T * epochs
+        evaluated = estimate.chunks(paper, dataset, "val") * T * (epochs + 1)
+        total += (trained + evaluated / 3) / speed
+    lines = [f"paper preset, Tables 1 + 3 (39 runs, fp32), extrapolated from the tokens/s above: about "
+             f"{total / 3600:.1f} h on this GPU (from training-step throughput; start-up, data and logging add some)"]
+    if missing:
+        lines.append(f"  (without {', '.join(sorted(missing))}: not measured)")
+    lines.append("  the same before running, from assumptions instead: python scripts/paper_experiments.py --estimate-only")
+    return lines
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=4, help="optimizer steps per epoch (2 epochs) per model")
+    parser.add_argument("--batch", type=int, default=32, help="the paper's batch (halved on out-of-memory)")
+    parser.add_argument("--skip-tests", action="store_true", help="only the training check")
+    parser.add_argument("--test-timeout", type=int, default=900)
+    args = parser.parse_args(argv)
+    if not torch.cuda.is_available():
+        print(no_cuda_message(), file=sys.stderr)
+        return 2
+    started = time.perf_counter()
+    from gamlib.models.mamba import mamba_ssm_available
+
+    props = torch.cuda.get_device_properties(0)
+    print(f"GPU {props.name}, {props.total_memory / 2**30:.0f} GiB, compute capability {props.major}.{props.minor}; "
+          f"torch {torch.__version__}, CUDA {torch.version.cuda}; bf16 {'yes' if torch.cuda.is_bf16_supported() else 'no'}; "
+          f"Mamba kernels (mamba_ssm): {'yes' if mamba_ssm_available() else 'no, mambapy'}")
+    ok = True
+    if not args.skip_tests:
+        passed, lines = run_tests(args.test_timeout)
+        ok &= passed
+        print(f"CUDA tests (pytest tests/cuda): {'passed' if passed else 'FAILED'}")
+        for line in lines:
+            print(f"  {line[:150]}")
+    print(f"training at the paper configuration, {args.steps} x 2 steps each (batch {args.batch}, context 256, vocab 10,000):")
+    print(f"  {'model':<22}{'params':>12} {'backend':<10}{'prec':<5}{'batch':>6}{'tok/s':>10}{'ms/step':>9}"
+          f"{'peak GB':>9}  {'val loss':<15} status")
+    rows = []
+    for model, variant in MODELS:
+        for precision in ("fp32", "auto"):
+            row = train_briefly(model, variant, precision, args.steps, args.batch)
+            rows.append(row)
+            ok &= row["status"] == "ok"
+            loss = f"{row['loss_from']:.2f} -> {row['loss_to']:.2f}" if "loss_to" in row else "-"
+            numbers = (f"{row['tokens_per_s']:>10,.0f}{row['ms_per_step']:>9.0f}{row['peak_gb']:>9.1f}"
+                       if "tokens_per_s" in row else f"{'-':>10}{'-':>9}{'-':>9}")
+            print(f"  {model + ' ' + variant:<22}{row.get('params', 0):>12,} {row.get('backend') or '-':<10}"
+                  f"{row['precision']:<5}{row.get('batch', args.batch):>6}{numbers}  {loss:<15} {row['status']}", flush=True)
+    for line in extrapolate(rows):
+        print(line)
+    print(f"gpu-check {'PASSED' if ok else 'FAILED'} in {time.perf_counter() - started:.0f} s")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
