@@ -29,7 +29,7 @@ run: install
 	$(PY) -m gamlib.series $(if $(PRESET),--preset $(PRESET))
 
 test: install
-	HF_HUB_OFFLINE=1 $(PY) -m pytest tests notebooks --nbval-lax --nbval-cell-timeout=1800 -p no:cacheprovider
+	HF_HUB_OFFLINE=1 GAMLIB_FIGURES_DIR=$(abspath runs/test-figures) $(PY) -m pytest tests notebooks --nbval-lax --nbval-cell-timeout=1800 -p no:cacheprovider
 
 test-fast: install
 	HF_HUB_OFFLINE=1 $(PY) -m pytest tests -p no:cacheprovider

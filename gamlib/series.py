@@ -15,8 +15,10 @@ failed and the series goes on. The exit status is non-zero if any notebook faile
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import io
+import os
 import sys
 import time
 from pathlib import Path
@@ -76,6 +78,10 @@ def run_series(preset: str | None = None, output: Path | None = None, only: list
                in_place: bool = False) -> list[dict]:
     """Execute the notebooks; `in_place` overwrites them (the summary then goes to runs/in-place/).
 
+    Figures: a batch run saves them beside its executed notebooks (<output>/figures/), so running the
+    series never rewrites the committed figures/; only an in-place run (re-executing the committed
+    notebooks on purpose) updates figures/. A GAMLIB_FIGURES_DIR you set yourself wins.
+
     Raises ValueError before any notebook runs for an unknown preset, an empty `only`
     (None means every notebook) or a notebook number that does not exist.
     """
@@ -91,24 +97,43 @@ def run_series(preset: str | None = None, output: Path | None = None, only: list
     summary: list[dict] = []
     write_summary(summary_path, summary)  # an earlier run's summary never outlives this run's start
     wanted = {"preset": preset, "seed": seed, "data_dir": data_dir}
-    for path in selected:
-        start = time.perf_counter()
-        status, error = "ok", ""
-        try:
-            declared = papermill.inspect_notebook(str(path))  # raises for an unreadable notebook
-            parameters = {k: v for k, v in wanted.items() if k in declared and v is not None}
-            papermill.execute_notebook(str(path), str(output / path.name), parameters=parameters,
-                                       cwd=str(folder), progress_bar=False, kernel_name="python3")
-        except Exception as exc:  # a failed or unreadable notebook is reported, the series goes on
-            status, error = "failed", describe_error(exc)
-        seconds = time.perf_counter() - start
-        summary.append({"notebook": path.name, "status": status, "seconds": round(seconds, 1), "error": error})
-        write_summary(summary_path, summary)
-        print(f"{path.name:<34} {status:<7} {seconds:7.1f} s  {error}", flush=True)
+    with figures_beside(None if in_place else Path(output) / "figures"):
+        for path in selected:
+            summary.append(run_one(path, output, folder, wanted))
+            write_summary(summary_path, summary)
+            row = summary[-1]
+            print(f"{path.name:<34} {row['status']:<7} {row['seconds']:7.1f} s  {row['error']}", flush=True)
     total = sum(row["seconds"] for row in summary)
     print(f"{sum(r['status'] == 'ok' for r in summary)}/{len(summary)} notebooks ok in {total:.0f} s; "
           f"executed notebooks in {output}, summary.csv in {summary_dir}")
     return summary
+
+
+def run_one(path: Path, output: Path, folder: Path, wanted: dict) -> dict:
+    """Execute one notebook into `output`; its summary row (a failure is reported, never raised)."""
+    start = time.perf_counter()
+    status, error = "ok", ""
+    try:
+        declared = papermill.inspect_notebook(str(path))  # raises for an unreadable notebook
+        parameters = {k: v for k, v in wanted.items() if k in declared and v is not None}
+        papermill.execute_notebook(str(path), str(output / path.name), parameters=parameters,
+                                   cwd=str(folder), progress_bar=False, kernel_name="python3")
+    except Exception as exc:  # a failed or unreadable notebook is reported, the series goes on
+        status, error = "failed", describe_error(exc)
+    return {"notebook": path.name, "status": status, "seconds": round(time.perf_counter() - start, 1), "error": error}
+
+
+@contextlib.contextmanager
+def figures_beside(folder: Path | None):
+    """While running, GAMLIB_FIGURES_DIR = `folder` (the kernels inherit it) unless the user set it; then restored."""
+    previous = os.environ.get("GAMLIB_FIGURES_DIR")
+    if folder is not None and previous is None:
+        os.environ["GAMLIB_FIGURES_DIR"] = str(folder.resolve())
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("GAMLIB_FIGURES_DIR", None)
 
 
 def main(argv=None) -> int:

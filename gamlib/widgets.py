@@ -187,8 +187,11 @@ class GateExplorer:
 
     def update_trace(self) -> None:
         ids = self.tokenizer.encode(self.text.value).ids
-        if not ids:
-            self.note.value = "<i>no tokens: type some text</i>"
+        if not ids:  # nothing to trace: say so, and clear what an earlier text left on screen
+            self.trace = None
+            self.note.value = "<i>this text has no tokens: type some text or pick a sample</i>"
+            self.tokens.value = ""
+            self.plot.clear_output()
             return
         cut = len(ids) > self.block_size
         self.note.value = (f"<i>{len(ids)} tokens; showing the first {self.block_size} (the block size)</i>"
@@ -197,6 +200,8 @@ class GateExplorer:
         self.render()
 
     def render(self) -> None:
+        if self.trace is None:  # a layer or view changed while there is no text: nothing to draw
+            return
         layer, view, stretch = self.layer.value, self.view.value, self.stretch.value
         self.tokens.value = tokens_html(self.trace, layer, view, stretch)
         fig = plt.figure(figsize=(11, 3.2), layout="constrained")

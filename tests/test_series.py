@@ -4,6 +4,7 @@ Tiny notebooks are written into tmp_path; one test executes them for real with t
 (about a second each), the others replace papermill.execute_notebook with a recorder.
 """
 import csv
+import os
 
 import nbformat
 import papermill
@@ -172,3 +173,20 @@ def test_an_empty_folder_is_reported(tmp_path, monkeypatch, capsys):
     assert series.main([]) == 1
     assert "no notebooks found" in capsys.readouterr().err
     assert read_summary(tmp_path / "runs" / "default" / "summary.csv") == []
+
+
+def test_batch_runs_save_figures_beside_their_notebooks_and_in_place_runs_in_figures(folder, tmp_path, monkeypatch):
+    """`make run` must leave the committed figures/ alone: the kernels get GAMLIB_FIGURES_DIR=<output>/figures."""
+    seen = []
+    monkeypatch.setattr(papermill, "execute_notebook",
+                        lambda source, target, **kwargs: seen.append(os.environ.get("GAMLIB_FIGURES_DIR")))
+    monkeypatch.delenv("GAMLIB_FIGURES_DIR", raising=False)
+    monkeypatch.setattr(series, "project_root", lambda: tmp_path)  # the in-place summary goes under tmp_path
+    series.run_series(folder=folder, output=tmp_path / "out", only=["00"])
+    assert seen == [str((tmp_path / "out" / "figures").resolve())]
+    assert "GAMLIB_FIGURES_DIR" not in os.environ  # restored after the run
+    series.run_series(folder=folder, in_place=True, only=["00"])
+    assert seen[-1] is None  # in place: the checkout's figures/, on purpose
+    monkeypatch.setenv("GAMLIB_FIGURES_DIR", str(tmp_path / "mine"))
+    series.run_series(folder=folder, output=tmp_path / "out", only=["00"])
+    assert seen[-1] == str(tmp_path / "mine")  # a folder the user chose wins
