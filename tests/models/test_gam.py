@@ -9,7 +9,7 @@ from gamlib.models.gam import AssociativeMemory, GAMBlock
 
 
 def block_by_the_equations(block: GAMBlock, x):
-    """REFERENCE.md section 1 written out with plain tensor ops and the block's own weights."""
+    """docs/paper.md §1 written out with plain tensor ops and the block's own weights."""
     C = x.shape[-1]
     h = F.layer_norm(x, (C,), block.ln1.weight, block.ln1.bias)
     w = block.local.conv.weight[:, 0, :]  # (C, K)
