@@ -28,7 +28,7 @@ from .analysis.stats import SPREAD_FACTOR, compare_to_spread, seed_summary, spre
 from .analysis.fits import fit_exponent, scaling_exponents
 from .analysis.tables import (display_table, mean_std_text, scaling_frame, scaling_table, select_runs, table1,
                               table3)
-from .analysis.plots import plot_loss_curves, plot_scaling, plot_seed_points, save_figure
+from .analysis.plots import draw_gam_block, plot_loss_curves, plot_scaling, plot_seed_points, save_figure
 from .probes.gates import TOKEN_TYPES, gate_summary, gate_values, gates_by_token_type
 from .probes.receptive_field import changed_positions, receptive_field
 from .probes.recall import RecallTask, make_recall_data, recall_accuracy
