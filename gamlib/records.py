@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -27,9 +28,11 @@ SCHEMA_VERSION = 1
 
 
 def git_commit() -> str | None:
+    """HEAD (with '+dirty' when tracked files changed); in a copy without .git (a remote GPU machine, say),
+    the commit it was copied from when $GAMLIB_GIT_COMMIT names it, else None."""
     root = project_root()
-    if root is None:
-        return None
+    if root is None or not (root / ".git").exists():
+        return os.environ.get("GAMLIB_GIT_COMMIT")
     try:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
                                 timeout=10).stdout.strip()

@@ -176,13 +176,16 @@ def run_seconds(run: RunEstimate, gpu: GPUClass, precision: str) -> float:
     return run.flops / flops_per_s + run.bytes / gpu.bandwidth + run.steps * gpu.step_overhead_s
 
 
-def training_runs(preset_name: str, seeds, tables=("table1", "table3")) -> list[tuple[str, str, str, int]]:
-    """The distinct (model, variant, dataset, seed) runs of the chosen tables (Table 3's `full` = Table 1's)."""
+def training_runs(preset_name: str, seeds, tables=("table1", "table3"), datasets=TABLE1_DATASETS,
+                  models=None) -> list[tuple[str, str, str, int]]:
+    """The distinct (model, variant, dataset, seed) runs of the chosen tables (Table 3's `full` = Table 1's),
+    optionally only those on `datasets` and of `models` ((model, variant) pairs)."""
     runs = []
     if "table1" in tables:
         runs += [(m, v, d, s) for d in TABLE1_DATASETS for m, v in TABLE1_MODELS for s in seeds]
     if "table3" in tables:
         runs += [("gam", v, "wikitext2", s) for v in ABLATION_VARIANTS for s in seeds]
+    runs = [r for r in runs if r[2] in datasets and (models is None or r[:2] in models)]
     return list(dict.fromkeys(runs))
 
 
@@ -228,11 +231,12 @@ def hours(seconds: float) -> str:
     return f"{seconds / 3600:6.1f} h" if seconds >= 3600 else f"{seconds / 60:6.1f} min"
 
 
-def print_estimate(preset_name: str, seeds, tables, gpus, mamba_backend: str, out=sys.stdout) -> dict:
+def print_estimate(preset_name: str, seeds, tables, gpus, mamba_backend: str, out=sys.stdout,
+                   datasets=TABLE1_DATASETS, models=None) -> dict:
     """Print the estimate for each GPU class; return {gpu: seconds} (all chosen tables)."""
     preset = get_preset(preset_name)
     precision = preset.train.precision
-    runs = training_runs(preset.name, seeds, tables)
+    runs = training_runs(preset.name, seeds, tables, datasets, models)
     estimates = {}
     for m, v, d, _ in runs:
         if (m, v, d) not in estimates:
@@ -257,9 +261,9 @@ def print_estimate(preset_name: str, seeds, tables, gpus, mamba_backend: str, ou
             if table == "table2":
                 per_table[table], oom = scaling_seconds(g, mamba_backend)
             else:
-                keys = training_runs(preset.name, seeds, (table,))
+                keys = training_runs(preset.name, seeds, (table,), datasets, models)
                 if table == "table3" and "table1" in tables:  # full = Table 1's records, reused
-                    keys = [k for k in keys if k not in training_runs(preset.name, seeds, ("table1",))]
+                    keys = [k for k in keys if k not in training_runs(preset.name, seeds, ("table1",), datasets, models)]
                 per_table[table] = sum(seconds[k[:3]] for k in keys)
         totals[gpu] = sum(per_table.values())
         fl = g.fp32 if mode == "fp32" else g.mixed
@@ -346,10 +350,11 @@ def recount() -> None:
 # ---------------------------------------------------------------------------------------------
 # Running
 # ---------------------------------------------------------------------------------------------
-def run_experiments(preset: str, seeds, tables, results=None, data_dir=None, save_every: int = 500) -> None:
+def run_experiments(preset: str, seeds, tables, results=None, data_dir=None, save_every: int = 500,
+                    datasets=TABLE1_DATASETS, models=None) -> None:
     started = time.perf_counter()
     if "table1" in tables or "table3" in tables:
-        runs = training_runs(preset, seeds, tuple(t for t in tables if t != "table2"))
+        runs = training_runs(preset, seeds, tuple(t for t in tables if t != "table2"), datasets, models)
         for i, (model, variant, dataset, seed) in enumerate(runs, 1):
             t0 = time.perf_counter()
             print(f"[{i}/{len(runs)}] {model} {variant} on {dataset}, seed {seed} ...", flush=True)
@@ -372,6 +377,10 @@ def main(argv=None) -> int:
     parser.add_argument("--preset", default="paper", help="paper (default) | colab | quick")
     parser.add_argument("--seeds", type=int, nargs="+", default=None, help="default: the preset's (0 1 2)")
     parser.add_argument("--only", nargs="+", choices=("table1", "table2", "table3"), default=None)
+    parser.add_argument("--datasets", nargs="+", choices=TABLE1_DATASETS, default=TABLE1_DATASETS,
+                        help="train only on these datasets (default: both)")
+    parser.add_argument("--models", nargs="+", default=None, metavar="MODEL:VARIANT",
+                        help="train only these, e.g. gam:full transformer:sdpa (default: every model of the tables)")
     parser.add_argument("--gpu", choices=sorted(GPU_CLASSES), default=None,
                         help="GPU class of the estimate (default: the visible GPU's, else all)")
     parser.add_argument("--mamba-backend", choices=("auto", "mamba_ssm", "mambapy"), default="auto",
@@ -387,6 +396,14 @@ def main(argv=None) -> int:
         recount()
         return 0
     preset = get_preset(args.preset)
+    models = None
+    if args.models:
+        models = [tuple(m.split(":", 1)) for m in args.models]
+        known = {*TABLE1_MODELS, *(("gam", v) for v in ABLATION_VARIANTS)}
+        unknown = [":".join(m) for m in models if m not in known]
+        if unknown:
+            parser.error(f"--models {' '.join(unknown)}: not in the tables; choose from "
+                         f"{' '.join(sorted(':'.join(m) for m in known))}")
     seeds = tuple(args.seeds) if args.seeds else table1_seeds(preset.name)
     tables = tuple(args.only or ("table1", "table3", "table2"))
     backend = args.mamba_backend if args.mamba_backend != "auto" else ("mamba_ssm" if mamba_ssm_available() else "mambapy")
@@ -394,7 +411,7 @@ def main(argv=None) -> int:
     gpus = [args.gpu] if args.gpu else ([detected] if detected else list(GPU_CLASSES))
     if detected and not args.gpu:
         print(f"GPU: {torch.cuda.get_device_name(0)} -> estimated as class {detected}")
-    print_estimate(preset.name, seeds, tables, gpus, backend)
+    print_estimate(preset.name, seeds, tables, gpus, backend, datasets=args.datasets, models=models)
     if args.estimate_only:
         return 0
     if not torch.cuda.is_available():
@@ -405,7 +422,7 @@ def main(argv=None) -> int:
         print("\nstarting in 10 s (Ctrl-C to stop; the same command resumes later) ...", flush=True)
         time.sleep(10)
     try:
-        run_experiments(preset.name, seeds, tables, args.results, args.data_dir, args.save_every)
+        run_experiments(preset.name, seeds, tables, args.results, args.data_dir, args.save_every, args.datasets, models)
     except KeyboardInterrupt:
         print("\ninterrupted: run the same command again to resume (finished runs are reused, the interrupted "
               "one continues from its last saved state)", file=sys.stderr)

@@ -71,6 +71,8 @@ def run_lm_experiment(model: str, variant: str | None = None, dataset: str = "wi
             "metrics": {
                 "val_loss": final["val_loss"], "val_ppl": final["val_ppl"], "train_loss": final["train_loss"],
                 "initial_val_loss": history["initial_val_loss"],
+                # the yardstick: a model that knows only this run's training-token frequencies
+                "unigram_loss": unigram_loss(data.train.targets, data.validation.targets, data.vocab_size),
                 "seconds_per_epoch": statistics.mean(e["seconds"] for e in epochs),
                 "tokens_per_s": statistics.median(e["tokens_per_s"] for e in epochs),
             },

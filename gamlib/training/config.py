@@ -25,6 +25,8 @@ class TrainConfig:
     device: str = "auto"       # "auto" | "cuda" | "mps" | "cpu"
     precision: str = "fp32"    # "fp32" (the paper) | "bf16" | "fp16" (autocast, CUDA only) | "auto"
     eval_batch_size: int | None = None
+    log_every: int = 10        # the training-loss curve: mean loss of every `log_every` optimiser steps
+    evals_per_epoch: int = 1   # the validation curve: evenly spaced evaluations per epoch (the last ends it)
     progress: bool = True
     wandb_project: str | None = None  # Weights & Biases logging, off unless a project is named
 
@@ -38,6 +40,8 @@ class TrainConfig:
         self.epochs = check_count("TrainConfig.epochs", self.epochs)
         self.batch_size = check_count("TrainConfig.batch_size", self.batch_size)
         self.eval_batch_size = check_optional_count("TrainConfig.eval_batch_size", self.eval_batch_size)
+        self.log_every = check_count("TrainConfig.log_every", self.log_every)
+        self.evals_per_epoch = check_count("TrainConfig.evals_per_epoch", self.evals_per_epoch)
         self.warmup_steps = check_count("TrainConfig.warmup_steps", self.warmup_steps, minimum=0)
         self.seed = check_count("TrainConfig.seed", self.seed, *SEED_RANGE)
         self.lr = check_real("TrainConfig.lr", self.lr, 0, low_open=True)

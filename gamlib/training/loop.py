@@ -54,7 +54,9 @@ def evaluate(model, chunks: TokenChunks, batch_size: int = 32, device=None, prec
 
 def fit(model, train: TokenChunks, validation: TokenChunks, config: TrainConfig, state_path=None,
         save_every_steps: int | None = None) -> dict:
-    """Train `model` in place; return the history (per-epoch metrics, initial validation loss).
+    """Train `model` in place; return the history: per-epoch metrics, the initial validation loss, and
+    two curves against tokens seen, `train_curve` (mean loss of every `config.log_every` steps) and
+    `val_curve` (the initial evaluation, then `config.evals_per_epoch` evaluations per epoch).
 
     With `state_path`, the whole training state (weights, optimiser, schedule, scaler, random states,
     position in the data order, history) is saved there atomically after every epoch, and after every
@@ -83,8 +85,9 @@ def fit(model, train: TokenChunks, validation: TokenChunks, config: TrainConfig,
     if state is None:
         initial = evaluate(model, validation, eval_batch, device, precision)
         history = {"initial_val_loss": initial["val_loss"], "epochs": [], "device": device_name(device),
-                   "precision": precision, "steps_per_epoch": steps_per_epoch}
-        epoch, step, partial = 1, 0, {"losses": [], "tokens": 0, "seconds": 0.0}
+                   "precision": precision, "steps_per_epoch": steps_per_epoch, "tokens_seen": 0,
+                   "train_curve": [], "val_curve": [{"step": 0, "tokens": 0, "val_loss": initial["val_loss"]}]}
+        epoch, step, partial = 1, 0, {"losses": [], "tokens": 0, "seconds": 0.0, "logged": 0}
     else:
         for name, part in parts.items():
             part.load_state_dict(state[name])
@@ -100,6 +103,12 @@ def fit(model, train: TokenChunks, validation: TokenChunks, config: TrainConfig,
                 **{name: part.state_dict() for name, part in parts.items()}, "random": random_states(),
                 "epoch_generator": epoch_generator, "history": history, "epoch": epoch, "step": step,
                 "partial": partial})
+
+    # mid-epoch evaluations: after these steps of every epoch (the end of the epoch is always evaluated)
+    eval_steps = {round(i * steps_per_epoch / config.evals_per_epoch) for i in range(1, config.evals_per_epoch)}
+
+    def log_point(epoch: int, step: int) -> dict:
+        return {"step": (epoch - 1) * steps_per_epoch + step, "tokens": history["tokens_seen"]}
 
     while epoch <= config.epochs:
         model.train()
@@ -122,7 +131,20 @@ def fit(model, train: TokenChunks, validation: TokenChunks, config: TrainConfig,
             scheduler.step()
             partial["losses"].append(loss.item())
             partial["tokens"] += x.numel()
+            history["tokens_seen"] += x.numel()
             step += 1
+            if step % config.log_every == 0 or step == steps_per_epoch:
+                recent = partial["losses"][partial["logged"]:]
+                history["train_curve"].append({**log_point(epoch, step), "train_loss": sum(recent) / len(recent),
+                                               "lr": scheduler.get_last_lr()[0]})
+                partial["logged"] = len(partial["losses"])
+            if step in eval_steps:  # the clock stops while evaluating
+                sync(device)
+                partial["seconds"] += time.perf_counter() - start
+                history["val_curve"].append({**log_point(epoch, step),
+                                             **evaluate(model, validation, eval_batch, device, precision)})
+                model.train()
+                start = time.perf_counter()
             if config.progress:
                 bar.set_postfix(loss=f"{partial['losses'][-1]:.3f}")
             if wandb_run:
@@ -135,6 +157,7 @@ def fit(model, train: TokenChunks, validation: TokenChunks, config: TrainConfig,
         sync(device)
         seconds = partial["seconds"] + time.perf_counter() - start
         metrics = evaluate(model, validation, eval_batch, device, precision)
+        history["val_curve"].append({**log_point(epoch, steps_per_epoch), **metrics})
         losses = partial["losses"]
         row = {"epoch": epoch, "train_loss": sum(losses) / len(losses), **metrics,
                "seconds": seconds, "tokens_per_s": partial["tokens"] / seconds, "lr_end": scheduler.get_last_lr()[0]}
@@ -144,7 +167,7 @@ def fit(model, train: TokenChunks, validation: TokenChunks, config: TrainConfig,
         if config.progress:
             print(f"epoch {epoch}: train loss {row['train_loss']:.4f}  val loss {row['val_loss']:.4f}  "
                   f"val ppl {row['val_ppl']:.2f}  {seconds:.1f}s  {row['tokens_per_s']:.0f} tok/s")
-        epoch, step, partial = epoch + 1, 0, {"losses": [], "tokens": 0, "seconds": 0.0}
+        epoch, step, partial = epoch + 1, 0, {"losses": [], "tokens": 0, "seconds": 0.0, "logged": 0}
         save(epoch, step, generator.get_state())
     if wandb_run:
         wandb_run.finish()

@@ -5,8 +5,9 @@ import math
 import pytest
 
 from gamlib.experiments import lm as lm_experiments
-from gamlib.experiments.lm import run_lm_experiment
+from gamlib.experiments.lm import preset_unigram_loss, run_lm_experiment
 from gamlib.presets import table1_seeds
+from gamlib.runtime import default_device, device_name
 
 
 def test_experiment_grids_call_run_lm_experiment_with_shared_defaults(monkeypatch):
@@ -36,9 +37,12 @@ def test_short_training_run_learns_and_writes_a_record(tmp_path, wikitext_dir):
     assert m["val_loss"] < m["initial_val_loss"] - 1.2
     assert math.isclose(m["val_ppl"], math.exp(m["val_loss"]))
     saved = json.loads((tmp_path / "quick" / "wikitext2" / "gam-full-seed0.json").read_text())
-    assert saved["provenance"]["device"] == "cpu" and saved["provenance"]["torch"]
+    assert saved["provenance"]["device"] == device_name(default_device()) and saved["provenance"]["torch"]
     assert saved["params"] == record["params"] and saved["data"]["source"].startswith("local:")
     assert len(saved["history"]["epochs"]) == 1 and saved["metrics"]["tokens_per_s"] > 0
+    assert saved["history"]["train_curve"] and saved["history"]["val_curve"][0]["step"] == 0
+    # the yardstick is the unigram loss of this run's own tokenizer and chunks
+    assert m["unigram_loss"] == preset_unigram_loss("wikitext2", "quick")
     # A finished record is reused, not retrained.
     assert run_lm_experiment("gam", "full", "wikitext2", "quick", seed=0, results_root=tmp_path,
                              progress=False, epochs=1)["provenance"] == saved["provenance"]

@@ -1,4 +1,5 @@
-"""gamlib.training.loop: the learning-rate schedule, and a killed run that resumes exactly."""
+"""gamlib.training.loop: the learning-rate schedule, the loss curves, and a killed run that resumes exactly."""
+import ast
 import math
 import signal
 import subprocess
@@ -31,10 +32,13 @@ train, validation = TokenChunks(ids[:96, :-1], ids[:96, 1:]), TokenChunks(ids[96
 torch.manual_seed(0)
 model = build_model("gam", "full", vocab_size=61, block_size=16, n_embd=32, n_layer=2, dropout=0.1,
                     num_memory_slots=16)
-config = TrainConfig(epochs=3, batch_size=8, lr=3e-3, warmup_steps=4, seed=0, progress=False)
+config = TrainConfig(epochs=3, batch_size=8, lr=3e-3, warmup_steps=4, seed=0, progress=False, log_every=5,
+                     evals_per_epoch=3)
 
 def train_once(state_path=None, save_every_steps=None):
-    return fit(model, train, validation, config, state_path, save_every_steps)["epochs"][-1]["val_loss"]
+    # the final validation loss and both curves (they hold no wall-clock times)
+    history = fit(model, train, validation, config, state_path, save_every_steps)
+    return history["epochs"][-1]["val_loss"], history["train_curve"], history["val_curve"]
 """
 
 
@@ -62,7 +66,20 @@ def test_a_killed_run_resumes_to_exactly_the_same_loss(tmp_path):
     resumed = run_child(state_path)
     output, _ = resumed.communicate(timeout=300)
     assert resumed.returncode == 0
-    assert float(output.strip()) == uninterrupted
+    assert ast.literal_eval(output.strip()) == uninterrupted  # the loss and every point of both curves
+
+
+def test_the_curves_log_every_few_steps_and_evaluate_within_epochs():
+    namespace = {}
+    exec(PROBLEM, namespace)
+    final, train_curve, val_curve = namespace["train_once"]()
+    # 12 steps per epoch, logged every 5 and at each epoch's end: steps 5, 10, 12, 17, 22, 24, ...
+    assert [p["step"] for p in train_curve] == [5, 10, 12, 17, 22, 24, 29, 34, 36]
+    assert [p["tokens"] for p in train_curve[:3]] == [5 * 8 * 16, 10 * 8 * 16, 12 * 8 * 16]
+    # the initial evaluation, then 3 per epoch (after steps 4, 8 and 12 of each), the last one the epoch's own
+    assert [p["step"] for p in val_curve] == [0, 4, 8, 12, 16, 20, 24, 28, 32, 36]
+    assert val_curve[-1]["val_loss"] == final
+    assert all(math.isfinite(p["train_loss"]) and p["lr"] >= 0 for p in train_curve)
 
 
 def test_an_unreadable_training_state_is_named_and_ignored(tmp_path):
