@@ -28,10 +28,10 @@ SCHEMA_VERSION = 1
 
 
 def git_commit() -> str | None:
-    """HEAD (with '+dirty' when tracked files changed); in a copy without .git (a remote GPU machine, say),
-    the commit it was copied from when $GAMLIB_GIT_COMMIT names it, else None."""
+    """$GAMLIB_GIT_COMMIT when set (a copy of the code on a remote machine names the commit it was copied
+    from: its own .git, if any, may not match), else HEAD with '+dirty' when tracked files changed, else None."""
     root = project_root()
-    if root is None or not (root / ".git").exists():
+    if os.environ.get("GAMLIB_GIT_COMMIT") or root is None or not (root / ".git").exists():
         return os.environ.get("GAMLIB_GIT_COMMIT")
     try:
         commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True,
