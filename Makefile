@@ -14,7 +14,7 @@ PRESET     ?=
 export GAMLIB_DATA_DIR ?= $(abspath $(wildcard ../shared/data))
 export PYTHONUNBUFFERED = 1
 
-.PHONY: install run test test-fast lab browser-check gpu-check paper-experiments clean
+.PHONY: install run test test-fast lab browser-check gpu-check study clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -46,9 +46,10 @@ browser-check: install
 gpu-check: install
 	$(PY) scripts/gpu_check.py
 
-# Tables 1-3 at the paper preset, 3 seeds, on one CUDA GPU; prints a time estimate first; resumable.
-paper-experiments: install
-	$(PY) scripts/paper_experiments.py
+# Tables 1 and 3 (and 2 on CUDA) with seeds, one command, resumable; prints a time estimate first.
+#   make study PRESET=cpu     the CPU study (hours on 2 cores)     make study PRESET=paper   on one CUDA GPU
+study: install
+	$(PY) scripts/study.py $(if $(PRESET),--preset $(PRESET))
 
 clean:
 	rm -rf runs data/cache

@@ -17,19 +17,23 @@ from .training.config import TrainConfig
 from .training.loop import evaluate, fit, warmup_cosine
 from .presets import ABLATION_VARIANTS, TABLE1_DATASETS, TABLE1_MODELS, get_preset, table1_seeds
 from .records import load_records
+from .paths import committed_results_dir
 from .experiments.lm import load_checkpoint, preset_unigram_loss, run_ablations, run_lm_experiment, run_table1
 from .experiments.recall import run_recall_experiment
 from .experiments.inference import find_benchmark, run_generation_benchmark, run_memory_read_benchmark
+from .experiments.throughput import run_training_benchmark
 from .experiments.measure import gam_block_flops
 from .experiments.scaling import SCALING_SERIES, SCALING_SETTINGS, measure_block, run_scaling, series_label
 from .analysis.paper import PAPER, PAPER_TABLE1, PAPER_TABLE2, PAPER_TABLE3, paper_table2_rows
 from .analysis.params import paper_config_params
 from .analysis.stats import SPREAD_FACTOR, compare_to_spread, seed_summary, spread_sentence
 from .analysis.fits import fit_exponent, scaling_exponents
-from .analysis.tables import (display_table, mean_std_text, scaling_frame, scaling_table, select_runs, table1,
-                              table3)
+from .analysis.tables import (display_study_table, display_table, mean_std_text, scaling_frame, scaling_table,
+                              select_runs, study_runs, study_sentences, study_table, table1, table3)
+from .analysis.scorecard import (CLAIMS, LINEAR_EXPONENT, SPEED_MARGIN, VERDICTS, committed_records, scorecard,
+                                 scorecard_markdown)
 from .analysis.plots import draw_gam_block, plot_loss_curves, plot_scaling, plot_seed_points, save_figure
 from .probes.gates import TOKEN_TYPES, gate_summary, gate_values, gates_by_token_type
-from .probes.receptive_field import changed_positions, receptive_field
+from .probes.receptive_field import changed_positions, memory_reach, receptive_field
 from .probes.recall import RecallTask, make_recall_data, recall_accuracy
 from .widgets import VIEWS, GateExplorer, gate_figure

@@ -250,7 +250,7 @@ def install_mamba_kernels(choice=True, run=subprocess.run, environment: dict | N
     """
     environment = environment or this_environment()
     if not environment.get("cuda_version"):
-        return "not installed: this PyTorch has no CUDA (Runtime > Change runtime type > a GPU); using mambapy"
+        return "not installed: this PyTorch has no CUDA (Runtime > Change runtime type > a GPU); using the pure-PyTorch recurrent scan"
     if choice is True:
         attempts = [("mamba-ssm", "causal-conv1d"), tuple(release_wheel_urls(**environment))]
     elif isinstance(choice, (list, tuple)) and choice and all(isinstance(c, (str, os.PathLike)) for c in choice):

@@ -34,6 +34,13 @@ def results_dir(path=None) -> Path:
     return Path(path)
 
 
+def committed_results_dir() -> Path:
+    """The run records committed with the project (the studies of README's scorecard): <checkout>/results
+    whatever $GAMLIB_RESULTS_DIR says (it may point at a fresh folder, e.g. on Colab); else results_dir()."""
+    root = project_root()
+    return root / "results" if root is not None else results_dir()
+
+
 def figures_dir() -> Path:
     """Saved figures: $GAMLIB_FIGURES_DIR, else <checkout>/figures, else ./figures."""
     path = Path(os.environ.get("GAMLIB_FIGURES_DIR") or (project_root() or Path.cwd()) / "figures")

@@ -1,6 +1,7 @@
 """Experiment presets: model size, data budget and training settings, as data.
 
     quick   a 2-core CPU in minutes: tiny models, data subsets, short training (what CI runs)
+    cpu     a 2-core CPU study: 4-layer 128-wide models, one epoch of WikiText-2, where models learn
     colab   one consumer GPU (e.g. a Colab T4): mid-size models, full trimmed data, a few epochs
     paper   exactly docs/paper.md §3 (the paper's configuration and training setup)
     auto    quick on CPU, colab on a GPU
@@ -15,6 +16,13 @@ from .checks import check_choice
 from .runtime import default_device
 from .training.config import TrainConfig
 
+# The grids the tables run: (model, variant) pairs, datasets, GAM ablations.
+# The paper's "Transformer" is the naive-attention reference, its "Mamba" the bare-mixer 'paper' form.
+TABLE1_MODELS = (("gam", "full"), ("transformer", "naive"), ("transformer", "sdpa"),
+                 ("mamba", "paper"), ("mamba", "standard"))
+TABLE1_DATASETS = ("wikitext2", "tinystories")
+ABLATION_VARIANTS = ("full", "global_only", "sum_fusion", "local_only")
+
 
 @dataclass(frozen=True)
 class Preset:
@@ -28,6 +36,8 @@ class Preset:
     max_train_chunks: int | None = None   # further subsets, for CPU presets
     max_val_chunks: int | None = None
     seeds: tuple[int, ...] = (0,)         # seeds an experiment table averages over
+    table1_models: tuple = TABLE1_MODELS  # the (model, variant) rows its Table 1 trains
+    hardware: str = "gpu"                 # what it is sized for: "cpu" (runs anywhere) or "gpu"
     notes: list[str] = field(default_factory=list)
 
     def data_kwargs(self) -> dict:
@@ -46,11 +56,31 @@ PRESETS = {
         model=dict(block_size=64, n_embd=64, n_layer=2, dropout=0.1, num_memory_slots=64,
                    conv_kernel_size=3, n_head=4, d_state=16, d_conv=4, expand=2),
         train=TrainConfig(epochs=2, batch_size=16, lr=3e-3, warmup_steps=20),
-        vocab_size=2048, max_train_chunks=3072, max_val_chunks=192, seeds=(0, 1, 2),
+        vocab_size=2048, max_train_chunks=3072, max_val_chunks=192, seeds=(0, 1, 2), hardware="cpu",
         notes=["vocabulary 2,048, context 64, ~200k training tokens: minutes on a 2-core CPU",
                "lr 3e-3 and 20 warm-up steps instead of 3e-4 and 100: tiny models, few steps",
                "models this small, trained this briefly, sit near the unigram loss: quick checks the "
                "pipeline and the protocol, not the paper's claims"],
+    ),
+    "cpu": Preset(
+        name="cpu",
+        description="2-core CPU study: 4-layer 128-wide models, context 128, one epoch of WikiText-2 "
+                    "(2.56M tokens), a few minutes per run",
+        model=dict(block_size=128, n_embd=128, n_layer=4, dropout=0.0, num_memory_slots=128,
+                   conv_kernel_size=3, n_head=4, d_state=16, d_conv=4, expand=2),
+        train=TrainConfig(epochs=1, batch_size=16, lr=2e-3, warmup_steps=100, evals_per_epoch=4),
+        vocab_size=4096, max_train_chunks=20_000, max_val_chunks=2_000, seeds=(0, 1, 2), hardware="cpu",
+        table1_models=(("gam", "full"), ("transformer", "sdpa"), ("mamba", "paper"), ("mamba", "standard")),
+        notes=["sized from a measurement on a 2-core CPU: GAM of this shape (1.27M parameters) reaches about "
+               "1.1 nats below the unigram loss after one epoch of WikiText-2; quick stays at the unigram wall",
+               "one epoch of all of WikiText-2's training text (about 19,800 chunks of 128 tokens; at most "
+               "20,000 chunks of TinyStories, whose local copy holds fewer), validated 4 times along the way",
+               "no dropout: in one epoch no chunk is seen twice, so there is nothing to regularise against (the "
+               "paper's 0.1 is for 5 epochs)",
+               "one lr for every model, 2e-3 with 100 warm-up steps (about 8% of the 1,240 steps): the small "
+               "models of this size train well at it (no per-family sweep has been run yet)",
+               "Table 1 trains the SDPA Transformer only: naive attention computes the same function (notebook "
+               "04 checks it) and the study times the two side by side instead of training both"],
     ),
     "colab": Preset(
         name="colab",
@@ -60,7 +90,7 @@ PRESETS = {
         train=TrainConfig(epochs=2, batch_size=32, precision="auto"),
         max_train_chunks=10_000, max_val_chunks=1_100, seeds=(0, 1, 2),
         notes=["sized for a free Colab T4 session: notebook 07 (30 runs) is estimated at about 1.1 h there "
-               "(scripts/paper_experiments.py --estimate-only --preset colab --gpu T4; an estimate, not a measurement)",
+               "(scripts/study.py --estimate-only --preset colab --gpu T4; an estimate, not a measurement)",
                "at most 10,000 training and 1,100 validation chunks per dataset: all of WikiText-2's (9,800 / 1,041), "
                "about a quarter of the 50,000 TinyStories rows'"],
     ),
@@ -80,14 +110,6 @@ def get_preset(name: str = "auto") -> Preset:
     if name == "auto":
         name = "colab" if default_device().type == "cuda" else "quick"
     return PRESETS[name]
-
-
-# The grids the tables run: (model, variant) pairs, datasets, GAM ablations.
-# The paper's "Transformer" is the naive-attention reference, its "Mamba" the bare-mixer 'paper' form.
-TABLE1_MODELS = (("gam", "full"), ("transformer", "naive"), ("transformer", "sdpa"),
-                 ("mamba", "paper"), ("mamba", "standard"))
-TABLE1_DATASETS = ("wikitext2", "tinystories")
-ABLATION_VARIANTS = ("full", "global_only", "sum_fusion", "local_only")
 
 
 def table1_seeds(preset: str = "auto", seeds=None, quick_seed: int = 0) -> tuple[int, ...]:

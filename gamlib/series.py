@@ -139,7 +139,7 @@ def figures_beside(folder: Path | None):
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description="Execute the notebook series headlessly (papermill).")
     parser.add_argument("--preset", default=None,
-                        help="quick | colab | paper | auto (default: each notebook's own default, auto)")
+                        help="quick | cpu | colab | paper | auto (default: each notebook's own default, auto)")
     parser.add_argument("--output", default=None, help="folder for executed notebooks (default runs/<preset>)")
     parser.add_argument("--only", nargs="*", help="notebook numbers to run, e.g. --only 00 05")
     parser.add_argument("--seed", type=int, default=None)

@@ -1,22 +1,22 @@
-"""Training throughput of every model, measured side by side in one run (median of timed steps).
+"""Training throughput of every Table 1 model, measured side by side in one run (median of timed steps).
 
     python scripts/bench_training.py                       # the quick preset's model size, CPU
-    python scripts/bench_training.py --preset paper --steps 20
+    python scripts/bench_training.py --preset cpu --steps 20
+    python scripts/bench_training.py --preset paper        # on a CUDA machine
 
-Prints tokens/s per model (forward + backward + AdamW step on random tokens) and the ratio to GAM.
-Machines are noisy: models are interleaved round by round so drift hits all of them alike.
+Prints tokens/s per model (forward + backward + AdamW step on random tokens) and the ratio to GAM, from
+gamlib.run_training_benchmark, which takes the models in turns step by step (a fresh random order each
+round, so drift of a shared machine hits all alike) and keeps the result as a record under
+results/<preset>/benchmarks/training-<device>.json (reused while its specification matches; --force
+measures again).
 """
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 
 import torch
 
-from gamlib.models.registry import build_model
-from gamlib.presets import TABLE1_MODELS, get_preset
-from gamlib.runtime import pick_device, sync
+from gamlib import get_preset, run_training_benchmark
 
 
 def main() -> None:
@@ -24,37 +24,19 @@ def main() -> None:
     parser.add_argument("--preset", default="quick")
     parser.add_argument("--steps", type=int, default=15, help="timed steps per model")
     parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--force", action="store_true", help="measure again even if a matching record exists")
     args = parser.parse_args()
     preset = get_preset(args.preset)
-    device = pick_device("auto")
-    batch, T, V = preset.train.batch_size, preset.model["block_size"], preset.vocab_size
-    torch.manual_seed(0)
-    runs = {}
-    for name, variant in TABLE1_MODELS:
-        model = build_model(name, variant, **{**preset.model, "vocab_size": V}).to(device)
-        runs[(name, variant)] = (model, torch.optim.AdamW(model.parameters(), lr=1e-4), [])
-    x = torch.randint(0, V, (batch, T), device=device)
-    for step in range(args.warmup + args.steps):
-        for model, optimizer, times in runs.values():  # interleaved: one step of each model per round
-            sync(device)
-            start = time.perf_counter()
-            _, loss = model(x, x)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            sync(device)
-            if step >= args.warmup:
-                times.append(time.perf_counter() - start)
-    print(f"preset {preset.name}: batch {batch} x context {T}, vocab {V}, {preset.model['n_layer']} layers, "
-          f"width {preset.model['n_embd']}, device {device}, {torch.get_num_threads()} threads, "
-          f"median of {args.steps} steps")
-    gam_rate = None
-    for (name, variant), (model, _, times) in runs.items():
-        rate = batch * T / statistics.median(times)
-        gam_rate = gam_rate or rate
-        backend = f" ({model.backend})" if hasattr(model, "backend") else ""
-        print(f"{name + '/' + variant + backend:<28} {model.num_params():>11,} params "
-              f"{rate:>10,.0f} tokens/s   {rate / gam_rate:5.2f}x GAM")
+    record = run_training_benchmark(preset.name, steps=args.steps, warmup=args.warmup, force=args.force)
+    spec = record["spec"]
+    print(f"preset {preset.name}: batch {spec['batch_size']} x context {preset.model['block_size']}, vocab "
+          f"{preset.vocab_size}, {preset.model['n_layer']} layers, width {preset.model['n_embd']}, device "
+          f"{record['provenance']['device']}, {spec['threads'] or torch.get_num_threads()} threads, median of "
+          f"{spec['steps']} steps")
+    for row in record["rows"]:
+        backend = f" ({row['backend']})" if row["backend"] else ""
+        print(f"{row['model'] + '/' + row['variant'] + backend:<28} {row['params']:>11,} params "
+              f"{row['tokens_per_s']:>10,.0f} tokens/s   {row['vs_gam']:5.2f}x GAM")
 
 
 if __name__ == "__main__":

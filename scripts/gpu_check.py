@@ -116,7 +116,7 @@ def train_briefly(model: str, variant: str, precision: str, steps: int, batch: i
 
 def extrapolate(rows: list[dict]) -> list[str]:
     """Tables 1 and 3 at the paper preset on this GPU, from the fp32 tokens/s measured here."""
-    estimate = load_script("paper_experiments")
+    estimate = load_script("study")
     from gamlib import get_preset
 
     paper = get_preset("paper")
@@ -135,7 +135,7 @@ def extrapolate(rows: list[dict]) -> list[str]:
              f"{total / 3600:.1f} h on this GPU (from training-step throughput; start-up, data and logging add some)"]
     if missing:
         lines.append(f"  (without {', '.join(sorted(missing))}: not measured)")
-    lines.append("  the same before running, from assumptions instead: python scripts/paper_experiments.py --estimate-only")
+    lines.append("  the same before running, from assumptions instead: python scripts/study.py --estimate-only")
     return lines
 
 

@@ -116,7 +116,7 @@ def test_a_bare_only_on_the_command_line_is_a_usage_error(monkeypatch, capsys):
 
 
 def test_an_unknown_preset_fails_before_any_notebook_naming_the_presets(folder, tmp_path, executed, monkeypatch, capsys):
-    with pytest.raises(ValueError, match=r"unknown preset 'huge'; choose one of \['auto', 'colab', 'paper', 'quick'\]"):
+    with pytest.raises(ValueError, match=r"unknown preset 'huge'; choose one of \['auto', 'colab', 'cpu', 'paper', 'quick'\]"):
         series.run_series(preset="huge", output=tmp_path / "out", folder=folder)
     assert executed == [] and not (tmp_path / "out").exists()
     series.run_series(preset="auto", output=tmp_path / "out", folder=folder, only=["00", "03"])
@@ -126,7 +126,7 @@ def test_an_unknown_preset_fails_before_any_notebook_naming_the_presets(folder, 
     with pytest.raises(SystemExit) as exit_info:
         series.main(["--preset", "huge"])
     assert exit_info.value.code == 2
-    assert "choose one of ['auto', 'colab', 'paper', 'quick']" in capsys.readouterr().err
+    assert "choose one of ['auto', 'colab', 'cpu', 'paper', 'quick']" in capsys.readouterr().err
 
 
 def test_only_declared_parameters_are_passed(folder, tmp_path, executed):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import matplotlib.pyplot as plt
 import pandas as pd
+import seaborn as sns
 from matplotlib.patches import Circle, FancyBboxPatch
 from matplotlib.ticker import NullFormatter
 
@@ -16,50 +17,157 @@ def save_figure(fig, name: str, dpi: int = 110):
     return path
 
 
-def plot_loss_curves(runs: pd.DataFrame, reference: dict | None = None):
-    """Validation loss (solid, epoch 0 = before training) and train loss (dashed) per epoch.
+# Axis labels in words, per metric; rates are drawn from zero.
+METRIC_LABELS = {
+    "val_loss": "validation loss (nats per token)",
+    "train_loss": "training loss (nats per token)",
+    "val_ppl": "validation perplexity",
+    "tokens_per_s": "training throughput (tokens/s)",
+    "seconds_per_epoch": "training time per epoch (s)",
+}
+FROM_ZERO = ("tokens_per_s", "seconds_per_epoch")
+SEED_BAND = ("pi", 100)  # seaborn's errorbar for the band over seeds: the 0-100 percentile interval, min to max
+UNIGRAM_STYLE = dict(color="grey", lw=1, ls=":")
 
-    runs: records selected by gamlib.analysis.tables.select_runs; one panel per dataset, one colour per
-    (model, variant), the mean over seeds with a min-max band when there are several.
-    reference: optional {dataset: loss} drawn as a grey line (e.g. unigram_loss).
+
+def curve_points(record: dict, with_curves: bool = True) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(training points, validation points) of a record's history as DataFrames of x and loss.
+
+    with_curves and a history with step-level curves (records since fit logs them): x = training tokens
+    seen, in millions; train_curve's mean loss of every log_every steps and val_curve's evaluations
+    (the first one before training). Otherwise (older records) x = epoch: each epoch's mean training loss
+    and the validation loss before training (epoch 0) and after each epoch.
     """
-    datasets = list(dict.fromkeys(runs["dataset"]))
-    fig, axes = plt.subplots(1, len(datasets), figsize=(5.5 * len(datasets), 3.8), squeeze=False)
-    for ax, dataset in zip(axes[0], datasets):
+    history = record["history"]
+    if with_curves and has_curves(record):
+        train = [(p["tokens"] / 1e6, p["train_loss"]) for p in history["train_curve"]]
+        val = [(p["tokens"] / 1e6, p["val_loss"]) for p in history["val_curve"]]
+    else:
+        train = [(e["epoch"], e["train_loss"]) for e in history["epochs"]]
+        val = [(0, history["initial_val_loss"])] + [(e["epoch"], e["val_loss"]) for e in history["epochs"]]
+    return pd.DataFrame(train, columns=["x", "loss"]), pd.DataFrame(val, columns=["x", "loss"])
+
+
+def has_curves(record: dict) -> bool:
+    history = record.get("history", {})
+    return bool(history.get("train_curve")) and bool(history.get("val_curve"))
+
+
+def _label(model, variant) -> str:
+    return f"{model} {variant}".strip()
+
+
+def _panels(runs: pd.DataFrame) -> list[tuple]:
+    """One panel per (preset, dataset) (preset None when the runs do not say)."""
+    presets = runs["preset"] if "preset" in runs else [None] * len(runs)
+    return list(dict.fromkeys(zip(presets, runs["dataset"])))
+
+
+def plot_loss_curves(runs: pd.DataFrame, reference: dict | None = None):
+    """Training loss (thin line) and validation loss (dots) against training tokens seen, per model.
+
+    runs: records as load_records / select_runs / study_runs give them; one panel per (preset, dataset),
+    two panels per row, one colour per (model, variant), the same in every panel: the mean over
+    seeds, with a band from the lowest to the highest seed where there are several (seaborn's lineplot).
+    Records without step-level curves (written before fit logged them) are drawn per epoch instead,
+    and so is every other record of their panel, to share one x axis.
+    The dotted grey line is the unigram loss (a model that knows token frequencies, no context): the
+    records' own metrics.unigram_loss (each run's tokenizer and data), else reference[dataset] if given.
+    """
+    if runs.empty:
+        raise ValueError("no runs to plot")
+    labels = list(dict.fromkeys(_label(m, v) for m, v in zip(runs["model"], runs["variant"])))
+    colours = {name: f"C{i}" for i, name in enumerate(labels)}
+    panels = _panels(runs)
+    columns = min(len(panels), 2)
+    rows = -(-len(panels) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(6.5 * columns, 4.6 * rows), squeeze=False)
+    for ax in axes.flat[len(panels):]:
+        fig.delaxes(ax)
+    for ax, (preset, dataset) in zip(axes.flat, panels):
         subset = runs[runs["dataset"] == dataset]
-        for i, ((model, variant), group) in enumerate(subset.groupby(["model", "variant"], sort=False)):
-            histories = [r["history"] for r in group["record"]]
-            val = pd.DataFrame([[h["initial_val_loss"]] + [e["val_loss"] for e in h["epochs"]] for h in histories])
-            train = pd.DataFrame([[e["train_loss"] for e in h["epochs"]] for h in histories])
-            colour = f"C{i}"
-            ax.plot(val.columns, val.mean(), "-o", color=colour, ms=3,
-                    label=f"{model} {variant} (n={len(group)})")
-            if len(group) > 1:
-                ax.fill_between(val.columns, val.min(), val.max(), color=colour, alpha=0.2)
-            ax.plot(train.columns + 1, train.mean(), "--", color=colour, alpha=0.7)
-        if reference and dataset in reference:
-            ax.axhline(reference[dataset], color="grey", lw=1, ls=":", label="unigram (no context)")
-        ax.set(title=dataset, xlabel="epoch", ylabel="loss (nats/token)")
+        subset = subset[subset["preset"] == preset] if preset is not None else subset
+        records = list(subset["record"])
+        tokens = all(has_curves(r) for r in records)
+        names = [_label(m, v) for m, v in zip(subset["model"], subset["variant"])]
+        for name, group in subset.groupby(pd.Series(names, index=subset.index), sort=False):
+            curves = [curve_points(r, tokens) for r in group["record"]]
+            train = pd.concat([t.assign(seed=i) for i, (t, _) in enumerate(curves)], ignore_index=True)
+            val = pd.concat([v.assign(seed=i) for i, (_, v) in enumerate(curves)], ignore_index=True)
+            colour = colours[name]
+            sns.lineplot(data=train, x="x", y="loss", color=colour, lw=0.8, alpha=0.6, errorbar=SEED_BAND,
+                         err_kws=dict(alpha=0.15), legend=False, ax=ax)
+            sns.lineplot(data=val, x="x", y="loss", color=colour, lw=1.2, marker="o", markersize=5,
+                         errorbar=SEED_BAND, err_kws=dict(alpha=0.2), legend=False, ax=ax)
+            ax.plot([], [], color=colour, lw=1.2, marker="o", ms=5, label=f"{name} (n={len(group)})")
+        unigram = [r["metrics"]["unigram_loss"] for r in records
+                   if r.get("metrics", {}).get("unigram_loss") is not None]
+        level = sum(unigram) / len(unigram) if unigram else (reference or {}).get(dataset)
+        if level is not None:
+            ax.axhline(level, **UNIGRAM_STYLE, label=f"unigram loss, no context ({level:.2f})")
+        ax.plot([], [], color="grey", lw=0.8, alpha=0.6,
+                label="training loss (" + ("mean of each logging interval" if tokens else "epoch mean") + ")")
+        ax.plot([], [], color="grey", lw=1.2, marker="o", ms=5, label="validation loss")
+        devices = sorted({r["provenance"]["device"] for r in records if "provenance" in r})
+        title = dataset if preset is None else f"{dataset}, {preset} preset"
+        ax.set(title=title + (f" ({', '.join(devices)})" if devices else ""),
+               xlabel="training tokens seen (millions)" if tokens else "epoch (0 = before training)",
+               ylabel="loss (nats per token)")
+        ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
-    fig.suptitle("validation loss (solid) and train loss (dashed)")
+    fig.suptitle("validation loss (dots) and training loss (thin lines): mean over seeds, "
+                 "band from the lowest to the highest seed", fontsize=10)
     fig.tight_layout()
     return fig
 
 
-def plot_seed_points(runs: pd.DataFrame, metric: str, label: str = "variant", panel: str | None = None):
-    """Each seed's `metric` as a dot and the mean as a short line per `label`, one panel per `panel` value."""
+def _unigram_reference(ax, level: float, low: float, high: float) -> None:
+    """The unigram loss as a dotted line when it sits near the points; written in words when drawing it
+    would squash the points (it lies more than twice their range away)."""
+    span = max(high - low, 1e-3)
+    if low - 2 * span <= level <= high + 2 * span:
+        ax.axhline(level, **UNIGRAM_STYLE, label=f"unigram loss, no context ({level:.3f})")
+    else:
+        where = "above" if level > high else "below"
+        bottom, top = ax.get_ylim()
+        ax.set_ylim(bottom - (0.3 * span if where == "below" else 0), top + (0.3 * span if where == "above" else 0))
+        ax.text(0.02, 0.98 if where == "above" else 0.02,
+                f"unigram loss (no context) {level:.3f}, off this scale:\n"
+                f"{abs(level - (high if where == 'above' else low)):.3f} {where} the "
+                f"{'highest' if where == 'above' else 'lowest'} point",
+                transform=ax.transAxes, fontsize=7.5, color="dimgray", va="top" if where == "above" else "bottom")
+
+
+def plot_seed_points(runs: pd.DataFrame, metric: str, label: str = "variant", panel: str | None = None,
+                     ylabel: str | None = None):
+    """Each seed's `metric` as a dot and the mean over seeds with a ±1 sample-std bar, per `label`,
+    one panel per `panel` value.
+
+    The y axis is labelled in words (METRIC_LABELS, or `ylabel`); rates (tokens/s, seconds) start at
+    zero. On a loss, the unigram loss of the runs' own data (records' unigram_loss) is drawn, or named
+    in words when it lies far outside the points' range.
+    """
     panels = list(dict.fromkeys(runs[panel])) if panel else [None]
-    fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 3.6), squeeze=False)
+    labels = list(dict.fromkeys(runs[label]))
+    palette = {name: f"C{i}" for i, name in enumerate(labels)}
+    fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 3.8), squeeze=False)
     for ax, value in zip(axes[0], panels):
         subset = runs if value is None else runs[runs[panel] == value]
-        labels = list(dict.fromkeys(subset[label]))
-        for x, name in enumerate(labels):
-            points = subset.loc[subset[label] == name, metric]
-            ax.hlines(points.mean(), x - 0.3, x + 0.3, color=f"C{x}", lw=2)
-            ax.plot([x] * len(points), points, "o", color=f"C{x}", ms=5, alpha=0.8)
-        ax.set_xticks(range(len(labels)), labels, rotation=20, ha="right")
-        ax.set(ylabel=metric, title=value or "")
+        order = [name for name in labels if name in set(subset[label])]
+        sns.stripplot(data=subset, x=label, y=metric, order=order, hue=label, hue_order=order, palette=palette,
+                      jitter=False, size=6, alpha=0.75, legend=False, ax=ax)
+        sns.pointplot(data=subset, x=label, y=metric, order=order, errorbar="sd", color="black", marker="_",
+                      markersize=22, linestyle="none", capsize=0.15, err_kws=dict(linewidth=1.2), ax=ax)
+        if metric in FROM_ZERO:
+            ax.set_ylim(bottom=0, top=subset[metric].max() * 1.1)
+        if metric.endswith("_loss") and "unigram_loss" in subset and subset["unigram_loss"].notna().any():
+            _unigram_reference(ax, float(subset["unigram_loss"].median()), subset[metric].min(), subset[metric].max())
+        ax.plot([], [], "o", color="grey", alpha=0.75, label="one seed")
+        ax.plot([], [], "_", color="black", ms=12, mew=2, label="mean ± 1 std over seeds")
+        ax.set_xticks(range(len(order)), order, rotation=20, ha="right")
+        ax.set(xlabel="", ylabel=ylabel or METRIC_LABELS.get(metric, metric), title=value or "")
         ax.grid(axis="y", alpha=0.3)
+        ax.legend(fontsize=7.5, loc="best")
     fig.tight_layout()
     return fig
 

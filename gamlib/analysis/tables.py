@@ -1,14 +1,20 @@
 """Tables 1-3 from run records: select the runs a table needs, summarise them over seeds, and put
-the paper's reported numbers beside them; the scaling sweep as tables of lengths x series.
+the paper's reported numbers beside them; the committed studies side by side (study_table), whatever
+records exist for each preset; the scaling sweep as tables of lengths x series.
 """
 from __future__ import annotations
 
+import json
+import math
+import warnings
+
 import pandas as pd
 
+from ..checks import check_choice
 from ..models.config import GAM_VARIANTS
-from ..presets import ABLATION_VARIANTS, TABLE1_DATASETS, TABLE1_MODELS, get_preset
+from ..presets import ABLATION_VARIANTS, PRESETS, TABLE1_DATASETS, TABLE1_MODELS, get_preset
 from .paper import PAPER_TABLE1, PAPER_TABLE3
-from .stats import KEYS, seed_summary
+from .stats import KEYS, SPREAD_FACTOR, compare_to_spread, seed_summary
 
 
 def select_runs(records: pd.DataFrame, preset: str, seeds, datasets, models) -> pd.DataFrame:
@@ -97,3 +103,225 @@ def scaling_frame(record: dict) -> pd.DataFrame:
     if record.get("kind") != "scaling":
         raise ValueError(f"expected a record of kind 'scaling', got {record.get('kind')!r}")
     return pd.DataFrame(record["rows"])
+
+
+# ---- the committed studies, side by side: whatever records exist for each preset ---------------------
+
+STUDY_TABLES = ("table1", "table3")
+STUDY_METRICS = ("val_loss", "val_ppl", "seconds_per_epoch", "tokens_per_s")
+
+
+def study_grid(table: str, preset: str, dataset=None) -> tuple[list, list, tuple]:
+    """What a preset's study plans for `table`: (datasets, [(model, variant)], seeds).
+
+    table1: the preset's Table 1 models on TABLE1_DATASETS (or `dataset`); table3: the four GAM
+    variants on WikiText-2 (or `dataset`); seeds: the preset's.
+    """
+    check_choice("table", table, STUDY_TABLES)
+    settings = get_preset(preset)
+    if dataset is None:
+        datasets = list(TABLE1_DATASETS) if table == "table1" else ["wikitext2"]
+    else:
+        datasets = [dataset] if isinstance(dataset, str) else list(dataset)
+    rows = [tuple(m) for m in settings.table1_models] if table == "table1" else [("gam", v) for v in ABLATION_VARIANTS]
+    return datasets, rows, tuple(settings.seeds)
+
+
+def matches_preset(record: dict) -> bool:
+    """True when an LM record was trained with its preset's current settings: every model field and
+    training setting the record names (the seed aside) has the preset's value. A record made under an
+    older definition of the preset is stale: its numbers belong to another experiment."""
+    if record.get("preset") not in PRESETS:
+        return False
+    settings = PRESETS[record["preset"]]
+    model = record.get("model_config", {})
+    expected_model = {**settings.model, "vocab_size": settings.vocab_size}
+    if any(model[key] != value for key, value in expected_model.items() if key in model):
+        return False
+    ignore = ("seed", "progress")
+    train = {k: v for k, v in record.get("train_config", {}).items() if k not in ignore}
+    expected = json.loads(json.dumps({k: v for k, v in settings.train.to_dict().items() if k not in ignore}))
+    return all(train[key] == value for key, value in expected.items() if key in train)
+
+
+def study_runs(records: pd.DataFrame, table: str = "table1", presets=("cpu", "paper"), dataset=None) -> pd.DataFrame:
+    """The records a study table is built from: for each preset, its finished LM runs in the grid of
+    `table` (study_grid), one row each; whatever exists, never an error for a partly run preset.
+    Records that no longer match their preset's settings (matches_preset) are left out, each named in a
+    warning and listed in the result's .attrs["stale"]."""
+    frame = records.reindex(columns=list(dict.fromkeys([*records.columns, "kind", "preset", *KEYS, "seed",
+                                                        "record", "path"])))
+    lm = frame["kind"] == "lm"
+    current = pd.Series([bool(isinstance(r, dict) and matches_preset(r)) if is_lm else True
+                         for r, is_lm in zip(frame["record"], lm)], index=frame.index, dtype=bool)
+    stale = [str(p) for p in frame.loc[lm & ~current & frame["preset"].isin(presets), "path"]]
+    if stale:
+        warnings.warn(f"left out {len(stale)} record(s) trained with settings their preset no longer has "
+                      f"(stale; retrain them with scripts/study.py): {'; '.join(stale)}", stacklevel=2)
+    frame = frame[current]
+    parts = []
+    pairs = pd.Series(list(zip(frame["model"], frame["variant"])), index=frame.index, dtype=object)
+    for preset in presets:
+        datasets, rows, seeds = study_grid(table, preset, dataset)
+        part = frame[(frame["kind"] == "lm") & (frame["preset"] == get_preset(preset).name)
+                     & frame["dataset"].isin(datasets) & frame["seed"].isin(seeds) & pairs.isin(rows)]
+        order = [datasets.index(d) * len(rows) + rows.index(p) for d, p in zip(part["dataset"], pairs[part.index])]
+        parts.append(part.assign(_order=order).sort_values(["_order", "seed"], kind="stable").drop(columns="_order"))
+    runs = pd.concat(parts, ignore_index=True) if parts else frame.iloc[:0]
+    runs = runs.reset_index(drop=True)
+    runs.attrs["stale"] = stale
+    return runs
+
+
+def _paper_reported(table: str, dataset: str, model: str, variant: str) -> tuple[float, float, float]:
+    """The paper's (val_loss, val_ppl, PPL of its GAM full in the same table) for a row; NaN where not reported.
+    Table 3 reports perplexities only, so its loss is NaN."""
+    if table == "table1":
+        paper = PAPER_TABLE1.set_index(KEYS)[["val_loss", "val_ppl"]]
+        ref_ppl = paper.loc[(dataset, "gam", "full"), "val_ppl"] if (dataset, "gam", "full") in paper.index else math.nan
+        loss, ppl = paper.loc[(dataset, model, variant)] if (dataset, model, variant) in paper.index else (math.nan,) * 2
+        return loss, ppl, ref_ppl
+    if dataset != "wikitext2" or model != "gam":
+        return math.nan, math.nan, math.nan
+    paper = PAPER_TABLE3.set_index("variant")["val_ppl"]
+    return math.nan, paper.get(variant, math.nan), paper["full"]
+
+
+def study_table(records: pd.DataFrame, table: str = "table1", presets=("cpu", "paper"), dataset=None,
+                reference=("gam", "full"), factor: float = SPREAD_FACTOR) -> pd.DataFrame:
+    """A long table of the committed studies: one row per (preset, dataset, model, variant) that the
+    preset's study plans (study_grid), from whatever records exist, beside the paper's reported numbers.
+
+    records: load_records' DataFrame (e.g. of gamlib.paths.committed_results_dir()). table: "table1"
+    (the preset's Table 1 models) or "table3" (the GAM variants). Columns:
+      preset, dataset, model, variant; n (seeds found), n_planned (the preset's seeds), complete, status
+        ("3 of 3 seeds", "1 of 3 seeds: spread n/a", "not run yet"), seeds, device(s), params;
+      {metric}_mean / _std over seeds for val_loss, val_ppl, seconds_per_epoch, tokens_per_s (std NaN for one seed);
+      unigram_loss: the yardstick of the preset's own tokenizer and data (the records' metrics.unigram_loss),
+        below_unigram = unigram_loss - val_loss_mean (nats; > 0: the model uses context);
+      delta = val_loss_mean - that of `reference` (GAM full) on the same preset and dataset, pooled_std,
+        threshold = factor x pooled_std and beyond_spread (|delta| > threshold; None when either row has
+        fewer than 2 seeds: gamlib.compare_to_spread's rule needs two), spread (that verdict in words);
+      paper_val_loss, paper_val_ppl: the paper's reported numbers (NaN where it ran no such row; Table 3
+        reports perplexity only), paper_delta = ln(paper PPL / paper GAM-full PPL of the same table), nats.
+    Rows that no record fills are kept (n = 0, "not run yet"): a partly run study is shown as such.
+    """
+    out = []
+    runs = study_runs(records, table, presets, dataset)
+    everyone = records.reindex(columns=["kind", "preset", "dataset", "unigram_loss"])
+    for preset in presets:
+        name = get_preset(preset).name
+        datasets, grid, seeds = study_grid(table, preset, dataset)
+        for ds in datasets:
+            mine = runs[(runs["preset"] == name) & (runs["dataset"] == ds)]
+            summary = seed_summary(mine, [m for m in STUDY_METRICS if m in mine]) if len(mine) else pd.DataFrame()
+            by_key = {} if summary.empty else {(r["model"], r["variant"]): r for _, r in summary.iterrows()}
+            unigram = everyone.loc[(everyone["kind"] == "lm") & (everyone["preset"] == name)
+                                   & (everyone["dataset"] == ds), "unigram_loss"].dropna()
+            unigram = float(unigram.median()) if len(unigram) else math.nan
+            ref = by_key.get(tuple(reference))
+            for model, variant in grid:
+                row = by_key.get((model, variant))
+                n = 0 if row is None else int(row["n"])
+                entry = dict(preset=name, dataset=ds, model=model, variant=variant, n=n, n_planned=len(seeds),
+                             complete=n == len(seeds),
+                             status=("not run yet" if n == 0 else f"{n} of {len(seeds)} seeds"
+                                     + ("" if n >= 2 else ": spread n/a")),
+                             seeds=() if row is None else row["seeds"],
+                             device="—" if row is None else row["device"],
+                             params=math.nan if row is None else row["params"])
+                for metric in STUDY_METRICS:
+                    for stat in ("mean", "std"):
+                        column = f"{metric}_{stat}"
+                        entry[column] = math.nan if row is None or column not in row else row[column]
+                entry["unigram_loss"] = unigram
+                entry["below_unigram"] = unigram - entry["val_loss_mean"]
+                entry.update(delta=math.nan, pooled_std=math.nan, threshold=math.nan, beyond_spread=None)
+                if (model, variant) == tuple(reference):
+                    entry["spread"] = "reference" if n else "—"
+                    if n:
+                        entry["delta"] = 0.0
+                elif row is None:
+                    entry["spread"] = "—"
+                elif ref is None:
+                    entry["spread"] = f"n/a ({' '.join(reference)} not run yet)"
+                else:
+                    entry["delta"] = row["val_loss_mean"] - ref["val_loss_mean"]
+                    if n < 2 or ref["n"] < 2:
+                        entry["spread"] = f"n/a (n={min(n, int(ref['n']))})"
+                    else:
+                        pair = pd.DataFrame([ref, row]).assign(label=["reference", "row"])
+                        cmp = compare_to_spread(pair, "val_loss", label="label", factor=factor).iloc[0]
+                        entry.update(pooled_std=cmp["pooled_std"], threshold=cmp["threshold"],
+                                     beyond_spread=bool(cmp["exceeds"]),
+                                     spread="beyond" if cmp["exceeds"] else "within")
+                paper_loss, paper_ppl, paper_ref = _paper_reported(table, ds, model, variant)
+                entry.update(paper_val_loss=paper_loss, paper_val_ppl=paper_ppl,
+                             paper_delta=math.log(paper_ppl / paper_ref) if paper_ppl == paper_ppl
+                             and paper_ref == paper_ref else math.nan)
+                out.append(entry)
+    return pd.DataFrame(out)
+
+
+def display_study_table(table: pd.DataFrame, factor: float = SPREAD_FACTOR) -> pd.DataFrame:
+    """study_table's rows as readable strings (what the notebooks show)."""
+    def number(value, digits, sign=False):
+        return "—" if pd.isna(value) else f"{value:{'+' if sign else ''},.{digits}f}"
+
+    return pd.DataFrame({
+        "preset": table["preset"], "dataset": table["dataset"],
+        "model": table["model"] + " " + table["variant"],
+        "seeds": table["status"], "device": table["device"],
+        "val loss (nats)": [mean_std_text(m, s, 4) for m, s in zip(table["val_loss_mean"], table["val_loss_std"])],
+        "val PPL": [number(v, 1) for v in table["val_ppl_mean"]],
+        "unigram loss": [number(v, 3) for v in table["unigram_loss"]],
+        "below unigram": [number(v, 3) for v in table["below_unigram"]],
+        "Δ loss vs GAM full": [number(v, 4, True) for v in table["delta"]],
+        f"{factor:g} × pooled std": [number(v, 4) for v in table["threshold"]],
+        f"|Δ| > {factor:g} × pooled std": table["spread"],
+        "paper PPL (reported)": [number(v, 2) for v in table["paper_val_ppl"]],
+        "paper Δ vs GAM full (from reported PPL, nats)": [number(v, 4, True) for v in table["paper_delta"]],
+    })
+
+
+def study_sentences(table: pd.DataFrame, factor: float = SPREAD_FACTOR) -> list[str]:
+    """What a study_table shows, in sentences computed from it: per preset and dataset, which rows have
+    records, each Δ vs GAM full against the seed spread, the distance to the unigram loss, and whether
+    the sign of each Δ agrees with the paper's reported one."""
+    sentences = []
+    for (preset, dataset), group in table.groupby(["preset", "dataset"], sort=False):
+        names = group["model"] + " " + group["variant"]
+        have = group[group["n"] > 0]
+        if have.empty:
+            sentences.append(f"{preset} on {dataset}: no records yet ({len(group)} rows planned).")
+            continue
+        devices = ", ".join(sorted({d for ds in have["device"] for d in ds.split(", ")}))
+        text = (f"{preset} on {dataset} ({devices}): {len(have)} of {len(group)} planned rows have records, "
+                f"{int(group['complete'].sum())} with all {int(group['n_planned'].iloc[0])} seeds")
+        missing = list(names[group["n"] == 0])
+        partial = [f"{name} (n={n})" for name, n, c in zip(names, group["n"], group["complete"]) if n and not c]
+        text += (f"; partial: {', '.join(partial)}" if partial else "") + (
+            f"; not run yet: {', '.join(missing)}." if missing else ".")
+        sentences.append(text)
+        compared = []
+        for name, r in zip(names, group.to_dict("records")):
+            if r["n"] == 0 or r["spread"] == "reference" or pd.isna(r["delta"]):
+                continue
+            if r["beyond_spread"] is None:
+                compared.append(f"{name} Δ {r['delta']:+.4f} (spread {r['spread']})")
+            else:
+                compared.append(f"{name} Δ {r['delta']:+.4f} ({'beyond' if r['beyond_spread'] else 'within'} "
+                                f"{factor:g} × pooled std = {r['threshold']:.4f})")
+        if compared:
+            sentences.append(f"  validation loss vs GAM full (nats): {'; '.join(compared)}.")
+        below = [f"{name} {v:+.3f}" for name, v in zip(names, group["below_unigram"]) if pd.notna(v)]
+        if below and pd.notna(group["unigram_loss"].iloc[0]):
+            sentences.append(f"  below the unigram loss of this preset's data ({group['unigram_loss'].iloc[0]:.3f} "
+                             f"nats): {'; '.join(below)}.")
+        signs = [(name, r["delta"], r["paper_delta"]) for name, r in zip(names, group.to_dict("records"))
+                 if r["spread"] != "reference" and pd.notna(r["delta"]) and pd.notna(r["paper_delta"])]
+        if signs:
+            agree = [name for name, ours, paper in signs if (ours > 0) == (paper > 0)]
+            sentences.append(f"  sign of Δ as in the paper's reported numbers: {len(agree)} of {len(signs)} "
+                             f"({'; '.join(f'{n}: ours {o:+.4f}, paper {p:+.4f}' for n, o, p in signs)}).")
+    return sentences

@@ -128,9 +128,11 @@ class MambaConfig(LMConfig):
     d_state: int = 16
     d_conv: int = 4
     expand: int = 3
-    backend: str = "auto"  # "auto" | "mamba_ssm" (CUDA kernels) | "mambapy" (pure PyTorch)
+    # "auto" | "mamba_ssm" (CUDA kernels) | "mambapy" (pure PyTorch, parallel scan) | "recurrent" (pure
+    # PyTorch, loop over time: the fast one on CPU); see models/mamba.py
+    backend: str = "auto"
     VARIANTS = ("paper", "standard")
-    BACKENDS = ("auto", "mamba_ssm", "mambapy")
+    BACKENDS = ("auto", "mamba_ssm", "mambapy", "recurrent")
 
     def __post_init__(self):
         super().__post_init__()

@@ -6,7 +6,8 @@ receptive field of a position (`receptive_field`, with a gradient-based estimate
 single layer, which outputs one input position reaches (`changed_positions`).
 
 docs/paper.md §5.1 predicts what the probes find for GAM: its only cross-position operation is the
-causal convolution, so position t depends on exactly N_LAYER * (K - 1) + 1 tokens.
+causal convolution, so position t depends on exactly N_LAYER * (K - 1) + 1 tokens. `memory_reach`
+measures that for a preset's shape, with the Transformer as the control, and what one memory read reads.
 """
 from __future__ import annotations
 
@@ -14,8 +15,11 @@ from dataclasses import dataclass
 from typing import Callable
 
 import torch
+import torch.nn as nn
 
 from ..models.lm import LanguageModel
+from ..models.registry import build_model
+from ..presets import get_preset
 from ..runtime import eval_mode
 
 
@@ -127,3 +131,39 @@ def receptive_field(model: LanguageModel, method: str = "perturbation", seq_len:
         else:
             influence = influence_by_gradient(model, idx, target, seed=seed)
     return ReceptiveField(method, target, influence, threshold)
+
+
+def memory_reach(preset: str = "quick", seed: int = 0, n_embd: int = 16, vocab_size: int = 64) -> dict:
+    """How far back a GAM of `preset`'s shape reads, measured: the evidence on the paper's "global memory".
+
+    Builds GAM `full` and, as the control that the probe sees long range, the Transformer (`sdpa`) with the
+    preset's depth, kernel, heads and context (`n_layer`, `conv_kernel_size`, `n_head`, `block_size`) but a
+    small width and vocabulary (`n_embd`, `vocab_size`, 8 memory slots, dropout 0, random weights, seed
+    `seed`): which positions reach a prediction is fixed by the wiring, not by width or training. Returns a
+    dict: the shape, `expected` = n_layer * (K - 1) + 1, `gam` and `transformer` = how many of the
+    block_size positions change the logits at the last one (receptive_field, perturbation), and for one
+    memory read of the first block (softmax(h M^T) M on random h), `memory_read_changes` = the output
+    positions that move when input position `memory_read_source` changes, `bank_is_parameter` (the bank M
+    is an nn.Parameter: learned, the same for every input) and `bank_shape` (S, C).
+    """
+    settings = get_preset(preset)
+    shape = {k: settings.model[k] for k in ("n_layer", "conv_kernel_size", "n_head", "block_size")}
+    fields = {**settings.model, "n_embd": n_embd, "vocab_size": vocab_size, "num_memory_slots": 8, "dropout": 0.0}
+    sizes = {}
+    for name, variant in (("gam", "full"), ("transformer", "sdpa")):
+        torch.manual_seed(seed)
+        model = build_model(name, variant, **fields)
+        sizes[name] = receptive_field(model, "perturbation", seed=seed).size
+        if name == "gam":
+            memory = model.blocks[0].memory
+    T = shape["block_size"]
+    h = torch.randn(1, T, n_embd, generator=torch.Generator().manual_seed(seed))
+    source = T // 2
+    with eval_mode(memory):
+        changes = changed_positions(lambda x: memory(x)[0], h, source)
+    return {"preset": settings.name, **shape, "n_embd": n_embd, "seed": seed,
+            "expected": shape["n_layer"] * (shape["conv_kernel_size"] - 1) + 1,
+            "gam": sizes["gam"], "transformer": sizes["transformer"],
+            "memory_read_source": source, "memory_read_changes": changes,
+            "bank_is_parameter": isinstance(memory.memory_bank, nn.Parameter),
+            "bank_shape": tuple(memory.memory_bank.shape)}

@@ -1,9 +1,12 @@
-"""gamlib.analysis.tables: Table 1 from seed records, display formatting, and what is missing named."""
+"""gamlib.analysis.tables: Table 1 from seed records, display formatting, and what is missing named;
+the committed studies side by side (study_table) from whatever records a preset has."""
 import math
 
 import pytest
 
-from gamlib.analysis.tables import display_table, mean_std_text, select_runs, table1, table3
+from gamlib.analysis.tables import (display_study_table, display_table, matches_preset, mean_std_text, select_runs,
+                                   study_runs, study_sentences, study_table, table1, table3)
+from gamlib.presets import get_preset
 from gamlib.records import SCHEMA_VERSION, load_records, save_record
 
 
@@ -51,3 +54,86 @@ def test_a_missing_run_names_the_records_that_could_not_be_read(tmp_path, fake_r
         records = load_records(tmp_path)
     with pytest.raises(LookupError, match=rf"gam/full on wikitext2 seed 1.*Unreadable record files: run record {broken}"):
         table1(records, "quick", seeds=[0, 1], datasets=["wikitext2"], models=[("gam", "full")])
+
+
+def _cpu_study(fake_record):
+    """A partly run `cpu` study: GAM full and the SDPA Transformer with all 3 seeds, standard Mamba with
+    one, the paper Mamba not yet; nothing on TinyStories; a stray seed 7 (not a study seed)."""
+    return ([fake_record("gam", "full", s, loss, preset="cpu", unigram=6.5)
+             for s, loss in enumerate([6.00, 6.01, 6.02])]
+            + [fake_record("transformer", "sdpa", s, loss, preset="cpu", unigram=6.5)
+               for s, loss in enumerate([6.10, 6.11, 6.12])]
+            + [fake_record("mamba", "standard", 0, 6.3, preset="cpu", unigram=6.5),
+               fake_record("gam", "full", 7, 1.0, preset="cpu", unigram=6.5)])
+
+
+def test_study_table_shows_a_partly_run_preset_with_the_seed_spread_and_the_paper(tmp_path, fake_record,
+                                                                                   write_records):
+    records = write_records(tmp_path, _cpu_study(fake_record))
+    table = study_table(records, "table1", presets=("cpu", "paper"))
+    rows = table.set_index(["preset", "dataset", "model", "variant"])
+    # the cpu grid (4 models) and the paper grid (5) on both datasets, whether run or not
+    assert len(table) == 2 * 4 + 2 * 5 and list(table["preset"].unique()) == ["cpu", "paper"]
+    gam, sdpa = rows.loc[("cpu", "wikitext2", "gam", "full")], rows.loc[("cpu", "wikitext2", "transformer", "sdpa")]
+    assert (gam["n"], gam["seeds"], gam["status"], gam["spread"]) == (3, (0, 1, 2), "3 of 3 seeds", "reference")
+    assert gam["val_loss_mean"] == pytest.approx(6.01) and gam["val_loss_std"] == pytest.approx(0.01)  # seed 7 ignored
+    assert gam["unigram_loss"] == 6.5 and gam["below_unigram"] == pytest.approx(0.49)
+    assert sdpa["delta"] == pytest.approx(0.10) and sdpa["threshold"] == pytest.approx(2 * 0.01)
+    assert sdpa["beyond_spread"] is True and sdpa["spread"] == "beyond" and sdpa["device"] == "cpu"
+    one = rows.loc[("cpu", "wikitext2", "mamba", "standard")]
+    assert (one["n"], one["status"], one["beyond_spread"], one["spread"]) == (1, "1 of 3 seeds: spread n/a", None,
+                                                                              "n/a (n=1)")
+    assert one["delta"] == pytest.approx(0.29) and math.isnan(one["val_loss_std"]) and math.isnan(one["threshold"])
+    missing = rows.loc[("cpu", "wikitext2", "mamba", "paper")]
+    assert (missing["n"], missing["status"], missing["complete"]) == (0, "not run yet", False)
+    assert math.isnan(missing["val_loss_mean"]) and missing["paper_val_ppl"] == 1017.54  # reported, beside it
+    assert missing["paper_delta"] == pytest.approx(math.log(1017.54 / 882.57))
+    assert (table.loc[table["dataset"] == "tinystories", "n"] == 0).all()
+    assert (table.loc[table["preset"] == "paper", "status"] == "not run yet").all()  # no records: no error
+    assert rows.loc[("paper", "tinystories", "transformer", "naive"), "paper_val_loss"] == 3.1591
+
+    shown = display_study_table(table)
+    assert list(shown.loc[:1, "val loss (nats)"]) == ["6.0100 ± 0.0100", "6.1100 ± 0.0100"]
+    assert list(shown.loc[:3, "|Δ| > 2 × pooled std"]) == ["reference", "beyond", "—", "n/a (n=1)"]
+    text = "\n".join(study_sentences(table))
+    assert ("cpu on wikitext2 (cpu): 3 of 4 planned rows have records, 2 with all 3 seeds; partial: mamba standard "
+            "(n=1); not run yet: mamba paper.") in text
+    assert "transformer sdpa Δ +0.1000 (beyond 2 × pooled std = 0.0200)" in text
+    assert "mamba standard Δ +0.2900 (spread n/a (n=1))" in text and "paper on wikitext2: no records yet" in text
+
+
+def test_study_table_ablations_within_the_spread_and_without_any_record(tmp_path, fake_record, write_records):
+    losses = {"full": [6.00, 6.01, 6.02], "global_only": [6.015, 6.025, 6.005], "local_only": [6.5, 6.6]}
+    records = write_records(tmp_path, [fake_record("gam", v, s, loss, preset="cpu")
+                                       for v, seeds in losses.items() for s, loss in enumerate(seeds)])
+    table = study_table(records, "table3", presets=("cpu",)).set_index("variant")
+    assert list(table.index) == ["full", "global_only", "sum_fusion", "local_only"]
+    assert table.loc["global_only", "beyond_spread"] is False and table.loc["global_only", "spread"] == "within"
+    assert table.loc["local_only", "status"] == "2 of 3 seeds" and table.loc["local_only", "beyond_spread"] is True
+    assert table.loc["sum_fusion", "status"] == "not run yet"
+    assert math.isnan(table.loc["full", "unigram_loss"])  # older records without the yardstick: NaN, no error
+    assert table.loc["global_only", "paper_delta"] == pytest.approx(math.log(905.45 / 900.84))  # Table 3's own full
+    empty = study_table(load_records(tmp_path / "nothing"), "table3", presets=("cpu", "paper"))
+    assert len(empty) == 8 and (empty["n"] == 0).all() and (empty["spread"] == "—").all()
+    # GAM full not run yet: the other rows have a mean but no Δ
+    partial = study_table(write_records(tmp_path / "b", [fake_record("gam", "local_only", 0, 6.4, preset="cpu")]),
+                          "table3", presets=("cpu",)).set_index("variant")
+    assert partial.loc["local_only", "spread"] == "n/a (gam full not run yet)"
+    assert math.isnan(partial.loc["local_only", "delta"])
+    assert study_runs(records, "table3", presets=("cpu",))["variant"].tolist()[:3] == ["full"] * 3
+    with pytest.raises(ValueError, match="table"):
+        study_table(records, "table2")
+
+
+def test_a_record_trained_under_older_preset_settings_is_left_out_and_named(tmp_path, fake_record, write_records):
+    current = fake_record("gam", "full", 0, 5.3, preset="cpu", unigram=6.4)
+    stale = fake_record("gam", "full", 1, 5.5, preset="cpu", unigram=6.4)
+    settings = get_preset("cpu")
+    for record, dropout in ((current, settings.model["dropout"]), (stale, 0.1)):
+        record["model_config"] = {**settings.model, "vocab_size": settings.vocab_size, "dropout": dropout}
+        record["train_config"] = {**settings.train.to_dict(), "seed": record["seed"], "betas": [0.9, 0.95]}
+    records = write_records(tmp_path, [current, stale])
+    assert matches_preset(current) and not matches_preset(stale)
+    with pytest.warns(UserWarning, match=r"left out 1 record\(s\) trained with settings their preset no longer has"):
+        runs = study_runs(records, "table1", presets=("cpu",))
+    assert list(runs["seed"]) == [0] and runs.attrs["stale"][0].endswith("gam-full-seed1.json")

@@ -1,4 +1,4 @@
-"""scripts/gpu_check.py and scripts/paper_experiments.py where there is no GPU: a clear refusal, and an
+"""scripts/gpu_check.py and scripts/study.py where there is no GPU: a clear refusal, and an
 estimate that is arithmetic on stated assumptions (these tests run on a CPU; they are not marked cuda)."""
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ def load(name: str):
     return module
 
 
-estimate = load("paper_experiments")
+estimate = load("study")
 
 
 def script(name: str, *args: str) -> subprocess.CompletedProcess:
@@ -41,13 +41,13 @@ def test_gpu_check_without_a_gpu_says_so_and_exits_non_zero():
     assert "training at the paper configuration" not in result.stdout
 
 
-def test_paper_experiments_without_a_gpu_prints_the_estimate_and_starts_nothing():
-    result = script("paper_experiments", "--gpu", "A100", "--yes")
+def test_a_gpu_study_without_a_gpu_prints_the_estimate_and_starts_nothing():
+    result = script("study", "--preset", "paper", "--gpu", "A100", "--yes")
     assert result.returncode == 2, result.stdout + result.stderr
     assert result.stdout.startswith("TIME ESTIMATE (not a measurement): preset 'paper', seeds (0, 1, 2)")
     assert "assumed 13.0 TFLOP/s fp32" in result.stdout and "peaks 19.5 TFLOP/s fp32" in result.stdout
     assert "no CUDA GPU is visible, so nothing was started" in result.stderr
-    only = script("paper_experiments", "--estimate-only", "--preset", "colab")
+    only = script("study", "--estimate-only", "--preset", "colab")
     assert only.returncode == 0 and all(f"  {g} (assumed" in only.stdout for g in estimate.GPU_CLASSES)
 
 

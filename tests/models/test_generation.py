@@ -1,7 +1,8 @@
 """gamlib.models.generation: stepping with a state gives the logits (and greedy tokens) of full recomputation.
 
-Every model and variant, prompts shorter and longer than block_size, generations that run past it;
-GAM's state has a fixed size; the Transformer's cache grows; mamba_ssm's step runs only on CUDA.
+Every model and variant (Mamba on both pure-PyTorch backends), prompts shorter and longer than block_size,
+generations that run past it; GAM's state has a fixed size; the Transformer's cache grows; mamba_ssm's step
+runs only on CUDA.
 """
 import pytest
 import torch
@@ -10,9 +11,9 @@ from gamlib.models.generation import GenerationState
 from gamlib.models.mamba import mamba_ssm_available
 from gamlib.models.registry import build_model
 
-GAM_VARIANTS = [("gam", v) for v in ("full", "global_only", "sum_fusion", "local_only", "context")]
-ALL_MODELS = GAM_VARIANTS + [("transformer", "naive"), ("transformer", "sdpa"), ("mamba", "paper"),
-                             ("mamba", "standard")]
+GAM_VARIANTS = [("gam", v, None) for v in ("full", "global_only", "sum_fusion", "local_only", "context")]
+MAMBA = [("mamba", v, backend) for v in ("paper", "standard") for backend in ("mambapy", "recurrent")]
+ALL_MODELS = GAM_VARIANTS + [("transformer", "naive", None), ("transformer", "sdpa", None)] + MAMBA
 
 
 @pytest.fixture(autouse=True)
@@ -25,14 +26,17 @@ def one_thread():
     torch.set_num_threads(threads)
 
 
-def model_of(name, variant, tiny, **fields):
+def model_of(name, variant, tiny, backend=None, **fields):
+    """backend: Mamba's (None: the default, 'auto'; the other models have none)."""
+    if backend is not None:
+        fields["backend"] = backend
     return build_model(name, variant, **{**tiny, **fields}).eval()
 
 
-@pytest.mark.parametrize("name,variant", ALL_MODELS)
-def test_step_logits_equal_forward_at_every_position(name, variant, tiny):
+@pytest.mark.parametrize("name,variant,backend", ALL_MODELS)
+def test_step_logits_equal_forward_at_every_position(name, variant, backend, tiny):
     """Prefill a prefix, then step token by token: each step's logits are forward()'s at that position."""
-    model = model_of(name, variant, tiny)
+    model = model_of(name, variant, tiny, backend)
     idx = torch.randint(0, tiny["vocab_size"], (2, tiny["block_size"]))
     with torch.no_grad():
         full, _ = model(idx)                                   # (B, T, V)
@@ -44,9 +48,9 @@ def test_step_logits_equal_forward_at_every_position(name, variant, tiny):
     assert state.pos == tiny["block_size"]
 
 
-@pytest.mark.parametrize("name,variant", ALL_MODELS)
-def test_stepping_from_the_empty_state_equals_prefill(name, variant, tiny):
-    model = model_of(name, variant, tiny)
+@pytest.mark.parametrize("name,variant,backend", ALL_MODELS)
+def test_stepping_from_the_empty_state_equals_prefill(name, variant, backend, tiny):
+    model = model_of(name, variant, tiny, backend)
     idx = torch.randint(0, tiny["vocab_size"], (2, 6))
     with torch.no_grad():
         state = model.initial_state(2)
@@ -55,12 +59,13 @@ def test_stepping_from_the_empty_state_equals_prefill(name, variant, tiny):
         torch.testing.assert_close(logits, model.prefill(idx)[0], rtol=1e-5, atol=1e-5)
 
 
-@pytest.mark.parametrize("name,variant", ALL_MODELS)
+@pytest.mark.parametrize("name,variant,backend", ALL_MODELS)
 @pytest.mark.parametrize("prompt_len,new_tokens", [(1, 20), (5, 40), (30, 10), (32, 3), (45, 12)])
-def test_greedy_generation_with_state_equals_recomputation(name, variant, prompt_len, new_tokens, tiny):
+def test_greedy_generation_with_state_equals_recomputation(name, variant, backend, prompt_len, new_tokens,
+                                                           tiny):
     """Token for token, with block_size 32: short prompts, prompts at and past block_size, generations
     that cross it (positions shift: GAM recomputes its receptive field, the others their window)."""
-    model = model_of(name, variant, tiny)
+    model = model_of(name, variant, tiny, backend)
     prompt = torch.randint(0, tiny["vocab_size"], (2, prompt_len))
     cached = model.generate(prompt, new_tokens, temperature=0)
     recomputed = model.generate(prompt, new_tokens, temperature=0, use_cache=False)

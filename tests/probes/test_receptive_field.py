@@ -24,3 +24,12 @@ def test_receptive_field_bad_input(tiny):
         receptive_field(model, "saliency")
     with pytest.raises(ValueError, match="target < seq_len <= block_size"):
         receptive_field(model, seq_len=30)
+
+
+def test_memory_reach_of_a_preset_shape():
+    from gamlib.probes.receptive_field import memory_reach
+
+    probe = memory_reach("quick")  # 2 layers, K = 3, context 64
+    assert (probe["expected"], probe["gam"], probe["transformer"]) == (5, 5, 64)
+    assert probe["memory_read_changes"] == [probe["memory_read_source"]] == [32]
+    assert probe["bank_is_parameter"] and probe["bank_shape"] == (8, 16)

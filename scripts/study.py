@@ -1,20 +1,28 @@
-"""The paper's experiments on one CUDA GPU, in one command, with a time estimate printed first.
+"""A study in one command: Tables 1 and 3 of a preset (and Table 2 on CUDA), resumable, with a time
+estimate first, a progress bar over runs with an ETA, and a summary table at the end.
 
-    python scripts/paper_experiments.py                          # estimate, then Tables 1, 3 and 2 (resumable)
-    python scripts/paper_experiments.py --estimate-only          # the estimate only; runs anywhere, trains nothing
-    python scripts/paper_experiments.py --estimate-only --preset colab --gpu T4    # how the colab preset is sized
-    python scripts/paper_experiments.py --only table1 --seeds 0 1 2 --results /path/to/results
+    python scripts/study.py --preset cpu                  # the CPU study (docs: README "The CPU study")
+    python scripts/study.py                               # cpu on a CPU machine, paper on a CUDA one
+    python scripts/study.py --estimate-only --preset paper --gpu H100   # the estimate only; trains nothing
+    python scripts/study.py --preset cpu --summary        # Tables 1 and 3 from the records there are
+    python scripts/study.py --preset paper --only table1 --datasets wikitext2 --models gam:full --seeds 0 1 2
 
-What runs (preset `paper` = docs/paper.md §3: 6 layers, 512 wide, batch 32, AdamW 3e-4, 5 epochs, fp32):
-  Table 1  every (model, variant) of gamlib.TABLE1_MODELS on WikiText-2 and TinyStories, seeds 0, 1, 2;
+What runs (each preset's grids are data in gamlib/presets.py):
+  Table 1  every (model, variant) of the preset's `table1_models` on WikiText-2 and TinyStories, its seeds
+           (TinyStories: the first seed only, unless --seeds is given);
   Table 3  the four GAM variants on WikiText-2, same seeds (the `full` runs are Table 1's, reused);
-  Table 2  gamlib.run_scaling on CUDA: one block, naive and fused attention, GAM and Mamba, up to the
-           longest length in gamlib.SCALING_SETTINGS['cuda'] that fits (a series stops at its first OOM).
+  Table 2  (CUDA only) gamlib.run_scaling: one block, naive and fused attention, GAM and Mamba, up to the
+           longest length in gamlib.SCALING_SETTINGS['cuda'] that fits (a series stops at its first OOM);
+  timing   when the preset trains only one of the two attentions (cpu: SDPA, which computes the same
+           function as naive): gamlib.run_training_benchmark times every Table 1 model, both attentions
+           included, side by side in one run.
 Every run is a record under results/<preset>/ (or --results / $GAMLIB_RESULTS_DIR): a finished record is
 reused, and an interrupted training resumes from its saved state (saved every epoch and every
 --save-every steps), so running the same command again continues where it stopped.
 
-The estimate is NOT a measurement. It is arithmetic on stated assumptions, printed with it:
+Presets sized for a GPU (colab, paper) refuse to train on a machine without CUDA. The estimate before
+a run is, for a preset sized for a CPU, a MEASUREMENT: two timed training steps of each model here,
+extrapolated to the run's tokens; for a GPU preset it is arithmetic on stated assumptions:
   time = FLOPs / sustained FLOP/s  +  bytes moved / sustained bandwidth  +  optimizer steps x overhead
   FLOPs per trained token = 3 x forward, forward = 2 N (N = the model's parameters: the 6 N rule)
         + attention 4 L T C (scores and weighted sum, full T x T) + GAM's memory bank 2 L S C (read twice,
@@ -37,9 +45,12 @@ import time
 from dataclasses import dataclass
 
 import torch
+from tqdm.auto import tqdm
 
 from gamlib import (ABLATION_VARIANTS, SCALING_SERIES, SCALING_SETTINGS, TABLE1_DATASETS, TABLE1_MODELS, build_model,
-                    get_preset, make_config, run_lm_experiment, run_scaling, table1_seeds)
+                    display_study_table, get_preset, load_lm_data, load_records, make_config, run_lm_experiment,
+                    run_scaling, run_training_benchmark, study_table)
+from gamlib.experiments.throughput import measure_training_steps
 from gamlib.models.mamba import mamba_ssm_available
 
 # ---------------------------------------------------------------------------------------------
@@ -179,14 +190,19 @@ def run_seconds(run: RunEstimate, gpu: GPUClass, precision: str) -> float:
 def training_runs(preset_name: str, seeds, tables=("table1", "table3"), datasets=TABLE1_DATASETS,
                   models=None) -> list[tuple[str, str, str, int]]:
     """The distinct (model, variant, dataset, seed) runs of the chosen tables (Table 3's `full` = Table 1's),
-    optionally only those on `datasets` and of `models` ((model, variant) pairs)."""
+    optionally only those on `datasets` and of `models` ((model, variant) pairs). A preset sized for a CPU
+    trains TinyStories with the first seed only. Cheapest first: WikiText-2 before TinyStories, Mamba last."""
+    preset = get_preset(preset_name)
+    story_seeds = tuple(seeds)[:1] if preset.hardware == "cpu" else tuple(seeds)
     runs = []
     if "table1" in tables:
-        runs += [(m, v, d, s) for d in TABLE1_DATASETS for m, v in TABLE1_MODELS for s in seeds]
+        runs += [(m, v, d, s) for d in TABLE1_DATASETS for m, v in preset.table1_models
+                 for s in (seeds if d == "wikitext2" else story_seeds)]
     if "table3" in tables:
         runs += [("gam", v, "wikitext2", s) for v in ABLATION_VARIANTS for s in seeds]
     runs = [r for r in runs if r[2] in datasets and (models is None or r[:2] in models)]
-    return list(dict.fromkeys(runs))
+    runs = list(dict.fromkeys(runs))
+    return sorted(runs, key=lambda r: (r[2] != "wikitext2", r[0] == "mamba"))  # stable: table order within
 
 
 def scaling_seconds(gpu: GPUClass, mamba_backend: str) -> tuple[float, list[str]]:
@@ -350,31 +366,94 @@ def recount() -> None:
 # ---------------------------------------------------------------------------------------------
 # Running
 # ---------------------------------------------------------------------------------------------
+def run_tokens(preset, dataset: str, data_dir=None) -> float:
+    """Token-equivalents one run on `dataset` costs: its training tokens plus a third of its evaluated tokens
+    (an evaluation is a forward pass only)."""
+    data = load_lm_data(dataset, data_dir=data_dir, **preset.data_kwargs())
+    train, T = preset.train, preset.model["block_size"]
+    evaluations = 1 + train.epochs * train.evals_per_epoch
+    return len(data.train) * T * train.epochs + len(data.validation) * T * evaluations / 3
+
+
+def measured_run_seconds(preset, runs, data_dir=None) -> dict:
+    """{run: seconds}, extrapolated from two timed training steps of each model on this machine."""
+    pairs = list(dict.fromkeys(r[:2] for r in runs))
+    fields = {**preset.model, "vocab_size": preset.vocab_size}
+    rows = measure_training_steps(pairs, fields, preset.train.batch_size, steps=2, warmup=1, device=
+                                  str(torch.device("cuda" if torch.cuda.is_available() else "cpu")))
+    rate = {(r["model"], r["variant"]): r["tokens_per_s"] for r in rows}
+    tokens = {d: run_tokens(preset, d, data_dir) for d in dict.fromkeys(r[2] for r in runs)}
+    return {r: tokens[r[2]] / rate[r[:2]] for r in runs}
+
+
+def print_measured_estimate(preset, runs, seconds: dict) -> None:
+    print(f"TIME ESTIMATE, measured here: preset {preset.name!r}, {len(runs)} training runs; two timed training "
+          "steps of each model, extrapolated to each run's tokens (evaluation counted as a third of a training token)")
+    for model, variant in dict.fromkeys(r[:2] for r in runs):
+        cells = [f"{d} {s}: {hours(seconds[(m, v, d, s)]).strip()}" for m, v, d, s in runs if (m, v) == (model, variant)]
+        print(f"  {model} {variant}: {', '.join(cells)}")
+    print(f"  total: {hours(sum(seconds.values())).strip()}")
+
+
 def run_experiments(preset: str, seeds, tables, results=None, data_dir=None, save_every: int = 500,
-                    datasets=TABLE1_DATASETS, models=None) -> None:
+                    datasets=TABLE1_DATASETS, models=None, seconds: dict | None = None) -> None:
+    """Train (or reuse) every run, with a progress bar over runs whose ETA weighs each remaining run by its
+    estimated seconds (`seconds`, else all alike), scaled by how the runs trained here so far compared with
+    their estimate."""
     started = time.perf_counter()
+    settings = get_preset(preset)
     if "table1" in tables or "table3" in tables:
         runs = training_runs(preset, seeds, tuple(t for t in tables if t != "table2"), datasets, models)
-        for i, (model, variant, dataset, seed) in enumerate(runs, 1):
+        cost = seconds or {r: 1.0 for r in runs}
+        spent = estimated = 0.0   # over the runs trained (not reused) in this call
+        bar = tqdm(runs, desc="study", unit="run", bar_format="{desc}: {n_fmt}/{total_fmt} runs |{bar:20}| "
+                   "{elapsed} elapsed{postfix}")
+        for i, run in enumerate(bar):
+            model, variant, dataset, seed = run
+            left = sum(cost[r] for r in runs[i:]) * (spent / estimated if estimated else 1.0)
+            bar.set_postfix_str(f", ETA {hours(left).strip() if seconds or estimated else '?'}: {model} {variant} "
+                                f"on {dataset}, seed {seed}")
             t0 = time.perf_counter()
-            print(f"[{i}/{len(runs)}] {model} {variant} on {dataset}, seed {seed} ...", flush=True)
             record = run_lm_experiment(model, variant, dataset, preset, seed, results_root=results, data_dir=data_dir,
                                        progress=True, save_every_steps=save_every)
+            took = time.perf_counter() - t0
+            if took > 0.2 * record["wall_s"]:  # trained now (a reused record returns at once)
+                spent, estimated = spent + took, estimated + cost[run]
             m = record["metrics"]
-            print(f"    val loss {m['val_loss']:.4f}, ppl {m['val_ppl']:.2f}, backend {record.get('mamba_backend')}, "
-                  f"{time.perf_counter() - t0:.0f} s here ({record['wall_s']:.0f} s when trained)", flush=True)
+            bar.write(f"[{i + 1}/{len(runs)}] {model} {variant} on {dataset}, seed {seed}: val loss {m['val_loss']:.4f} "
+                      f"({m.get('unigram_loss', math.nan) - m['val_loss']:.2f} below unigram), backend "
+                      f"{record.get('mamba_backend')}, {took:.0f} s here ({record['wall_s']:.0f} s when trained)")
+        bar.close()
     if "table2" in tables:
         print("Table 2: the scaling sweep on CUDA ...", flush=True)
         record = run_scaling(preset, device="cuda", results_root=results)
         done = sum(r["status"] == "ok" for r in record["rows"])
         print(f"    {done}/{len(record['rows'])} points measured ({record['wall_s']:.0f} s when measured)")
-    print(f"all done in {hours(time.perf_counter() - started).strip()}; tables from the records: notebooks 07, 08, 09 "
-          f"with preset={preset!r}")
+    if set(TABLE1_MODELS) - set(settings.table1_models):
+        print("timing every Table 1 model side by side (both attentions: they compute the same function) ...", flush=True)
+        record = run_training_benchmark(preset, TABLE1_MODELS, results_root=results)
+        for row in record["rows"]:
+            print(f"    {row['model']} {row['variant']}: {row['tokens_per_s']:,.0f} tokens/s ({row['vs_gam']:.2f}x GAM)")
+    print(f"all done in {hours(time.perf_counter() - started).strip()}")
+    print_summary(preset, results)
+
+
+def print_summary(preset: str, results=None) -> None:
+    """Tables 1 and 3 of this preset from the records there are (gamlib.study_table): mean ± std over seeds,
+    the distance to the unigram loss, and each row's difference from GAM against twice the pooled seed spread."""
+    records = load_records(results, kind="lm")
+    columns = ["dataset", "model", "seeds", "val loss (nats)", "below unigram", "Δ loss vs GAM full",
+               "2 × pooled std", "|Δ| > 2 × pooled std"]
+    for table in ("table1", "table3"):
+        shown = display_study_table(study_table(records, table, presets=(preset,)))
+        print(f"\n{'Table 1' if table == 'table1' else 'Table 3'}, preset {preset!r} (val loss in nats per token):")
+        print(shown[columns].to_string(index=False))
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--preset", default="paper", help="paper (default) | colab | quick")
+    parser.add_argument("--preset", default=None, help="cpu | paper | colab | quick (default: paper on a CUDA machine, "
+                        "cpu elsewhere)")
     parser.add_argument("--seeds", type=int, nargs="+", default=None, help="default: the preset's (0 1 2)")
     parser.add_argument("--only", nargs="+", choices=("table1", "table2", "table3"), default=None)
     parser.add_argument("--datasets", nargs="+", choices=TABLE1_DATASETS, default=TABLE1_DATASETS,
@@ -386,6 +465,8 @@ def main(argv=None) -> int:
     parser.add_argument("--mamba-backend", choices=("auto", "mamba_ssm", "mambapy"), default="auto",
                         help="for the estimate: auto = what this machine would use")
     parser.add_argument("--estimate-only", action="store_true", help="print the estimate and stop")
+    parser.add_argument("--summary", action="store_true",
+                        help="print Tables 1 and 3 from the records there are (which runs exist) and stop")
     parser.add_argument("--recount", action="store_true", help="count TRAIN_BYTES again on this CPU and print them")
     parser.add_argument("--yes", action="store_true", help="start without the 10-second pause after the estimate")
     parser.add_argument("--results", default=None, help="results folder (default: $GAMLIB_RESULTS_DIR or results/)")
@@ -395,34 +476,50 @@ def main(argv=None) -> int:
     if args.recount:
         recount()
         return 0
-    preset = get_preset(args.preset)
+    preset = get_preset(args.preset or ("paper" if torch.cuda.is_available() else "cpu"))
     models = None
     if args.models:
         models = [tuple(m.split(":", 1)) for m in args.models]
-        known = {*TABLE1_MODELS, *(("gam", v) for v in ABLATION_VARIANTS)}
+        known = {*preset.table1_models, *(("gam", v) for v in ABLATION_VARIANTS)}
         unknown = [":".join(m) for m in models if m not in known]
         if unknown:
             parser.error(f"--models {' '.join(unknown)}: not in the tables; choose from "
                          f"{' '.join(sorted(':'.join(m) for m in known))}")
-    seeds = tuple(args.seeds) if args.seeds else table1_seeds(preset.name)
+    if args.gpu and preset.hardware == "cpu":
+        parser.error(f"--gpu estimates a GPU preset (paper, colab); {preset.name!r} is sized for a CPU: its estimate "
+                     "is measured here, without --gpu")
+    if args.summary:
+        print_summary(preset.name, args.results)
+        return 0
+    seeds = tuple(args.seeds) if args.seeds else preset.seeds
     tables = tuple(args.only or ("table1", "table3", "table2"))
+    if preset.hardware == "cpu":
+        tables = tuple(t for t in tables if t != "table2")  # the CUDA scaling sweep: notebook 08 runs it on a CPU
+    seconds = None
     backend = args.mamba_backend if args.mamba_backend != "auto" else ("mamba_ssm" if mamba_ssm_available() else "mambapy")
     detected = detect_gpu_class()
     gpus = [args.gpu] if args.gpu else ([detected] if detected else list(GPU_CLASSES))
     if detected and not args.gpu:
         print(f"GPU: {torch.cuda.get_device_name(0)} -> estimated as class {detected}")
-    print_estimate(preset.name, seeds, tables, gpus, backend, datasets=args.datasets, models=models)
+    if preset.hardware == "gpu":
+        print_estimate(preset.name, seeds, tables, gpus, backend, datasets=args.datasets, models=models)
+    else:
+        runs = training_runs(preset.name, seeds, tables, args.datasets, models)
+        seconds = measured_run_seconds(preset, runs, args.data_dir)
+        print_measured_estimate(preset, runs, seconds)
     if args.estimate_only:
         return 0
-    if not torch.cuda.is_available():
-        print("\npaper_experiments: no CUDA GPU is visible, so nothing was started. These experiments are meant for a "
-              "GPU (the paper preset would take days on a CPU); --estimate-only works anywhere.", file=sys.stderr)
+    if preset.hardware == "gpu" and not torch.cuda.is_available():
+        print(f"\nstudy: no CUDA GPU is visible, so nothing was started. Preset {preset.name!r} is sized for a GPU (it "
+              "would take days on a CPU); --preset cpu is the study sized for a CPU; --estimate-only works anywhere.",
+              file=sys.stderr)
         return 2
     if not args.yes:
         print("\nstarting in 10 s (Ctrl-C to stop; the same command resumes later) ...", flush=True)
         time.sleep(10)
     try:
-        run_experiments(preset.name, seeds, tables, args.results, args.data_dir, args.save_every, args.datasets, models)
+        run_experiments(preset.name, seeds, tables, args.results, args.data_dir, args.save_every, args.datasets, models,
+                        seconds)
     except KeyboardInterrupt:
         print("\ninterrupted: run the same command again to resume (finished runs are reused, the interrupted "
               "one continues from its last saved state)", file=sys.stderr)

@@ -1,0 +1,83 @@
+"""Training throughput of several models measured side by side in one run, as a record.
+
+    run_training_benchmark(preset)   tokens/s of one training step (forward + backward + AdamW) of each
+                                     model at the preset's shape, and its ratio to GAM's
+
+The models take turns step by step (one step of each per round, in a fresh random order each round),
+so a slow spell of a shared machine hits all of them alike; each rate is the median over the timed
+rounds. The record (kind 'benchmark', field 'benchmark': 'training') lives under
+results/<preset>/benchmarks/training-<device>.json and is reused while its specification matches.
+"""
+from __future__ import annotations
+
+import random
+import statistics
+import time
+
+import torch
+
+from ..models.registry import build_model
+from ..presets import TABLE1_MODELS, get_preset
+from ..records import find_or_run, provenance
+from ..runtime import device_name, pick_device, sync
+from .inference import benchmark_path
+
+
+def measure_training_steps(models, fields: dict, batch_size: int, *, steps: int = 10, warmup: int = 2,
+                           device: str = "cpu", seed: int = 0) -> list[dict]:
+    """One row per entry of `models`, (model, variant) or (model, variant, {build_model keywords}) such as
+    {"backend": "recurrent"}: params, backend, median step time and tokens/s over `steps` rounds. Every
+    model is built after torch.manual_seed(seed), so two backends of one model start from the same weights."""
+    device = torch.device(device)
+    entries = []
+    for name, variant, *extra in models:
+        torch.manual_seed(seed)
+        net = build_model(name, variant, **fields, **(extra[0] if extra else {})).to(device).train()
+        entries.append((name, variant, net, torch.optim.AdamW(net.parameters(), lr=1e-4), []))
+    x = torch.randint(0, fields["vocab_size"], (batch_size, fields["block_size"]),
+                      generator=torch.Generator().manual_seed(seed)).to(device)
+    order, shuffle = list(range(len(entries))), random.Random(seed)
+    for i in range(warmup + steps):
+        shuffle.shuffle(order)
+        for index in order:
+            _, _, net, optimizer, times = entries[index]
+            sync(device)
+            start = time.perf_counter()
+            _, loss = net(x, x)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            sync(device)
+            if i >= warmup:
+                times.append(time.perf_counter() - start)
+    rows = []
+    for name, variant, net, _, times in entries:
+        median_s = statistics.median(times)
+        rows.append(dict(model=name, variant=variant, params=net.num_params(), backend=getattr(net, "backend", None),
+                         median_ms=1000 * median_s, tokens_per_s=x.numel() / median_s,
+                         times_ms=[1000 * t for t in times]))
+    gam = next((r["tokens_per_s"] for r in rows if (r["model"], r["variant"]) == ("gam", "full")), None)
+    for row in rows:
+        row["vs_gam"] = row["tokens_per_s"] / gam if gam else None
+    return rows
+
+
+def run_training_benchmark(preset: str = "auto", models=None, steps: int = 10, warmup: int = 2, device: str = "auto",
+                           results_root=None, force: bool = False) -> dict:
+    """Training tokens/s of every Table 1 model (both attentions) at the preset's shape, side by side; a record."""
+    settings = get_preset(preset)
+    models = [tuple(m) for m in (models or TABLE1_MODELS)]
+    device = pick_device(device)
+    fields = {**settings.model, "vocab_size": settings.vocab_size}
+    spec = {"benchmark": "training", "preset": settings.name, "fields": fields, "models": models,
+            "batch_size": settings.train.batch_size, "steps": steps, "warmup": warmup, "device": device.type,
+            "threads": torch.get_num_threads() if device.type == "cpu" else None}
+
+    def run() -> dict:
+        started = time.perf_counter()
+        rows = measure_training_steps(models, fields, settings.train.batch_size, steps=steps, warmup=warmup,
+                                      device=str(device))
+        return {"kind": "benchmark", "benchmark": "training", "preset": settings.name, "spec": spec, "rows": rows,
+                "wall_s": time.perf_counter() - started, "provenance": provenance(device_name(device))}
+
+    return find_or_run(benchmark_path("training", settings.name, device.type, results_root), spec, run, force=force)

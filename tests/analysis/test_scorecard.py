@@ -1,0 +1,217 @@
+"""gamlib.analysis.scorecard: each claim's rule on small synthetic records (supported, contradicted, not testable
+yet), verdicts that say where settings disagree, the Markdown table, and README.md's table == the records'."""
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+from gamlib.analysis.scorecard import (CLAIMS, CONTRADICTED, NOT_TESTABLE, SUPPORTED, combine, scorecard,
+                                       scorecard_markdown, untested_text)
+from gamlib.records import SCHEMA_VERSION, load_records, save_record
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def runs(fake_record, model, variant, values, metric="val_loss", preset="paper", dataset="wikitext2",
+         device="NVIDIA H200", backend=None):
+    """One fake record per seed 0, 1, ...: `values` of `metric` (val_loss, or tokens_per_s with loss 6.0)."""
+    out = []
+    for seed, value in enumerate(values):
+        kwargs = {"tokens_per_s": value} if metric == "tokens_per_s" else {}
+        record = fake_record(model, variant, seed, value if metric == "val_loss" else 6.0, dataset=dataset,
+                             preset=preset, device=device, **kwargs)
+        if backend:
+            record["mamba_backend"] = backend
+        out.append(record)
+    return out
+
+
+def row(card, claim):
+    return card.set_index("claim").loc[claim]
+
+
+def verdicts(card, claim):
+    return {f["setting"]: f["verdict"] for f in row(card, claim)["findings"]}
+
+
+def test_no_records_no_probe_nothing_testable(tmp_path):
+    card = scorecard(load_records(tmp_path / "empty"))
+    assert list(card["claim"]) == list(CLAIMS) and (card["verdict"] == NOT_TESTABLE).all()
+    assert "no scaling record for cpu or paper" in row(card, "a")["reason"]
+    assert "cpu/wikitext2: no records yet" in row(card, "d")["reason"]
+    assert "no probe result given" in row(card, "g")["reason"]
+    assert row(card, "d")["paper_evidence"].startswith("Table 1 validation PPL: wikitext2: GAM 882.57, Transformer 918.99")
+
+
+def test_loss_rule_supported_contradicted_and_not_testable(tmp_path, fake_record, write_records):
+    records = write_records(tmp_path, [
+        *runs(fake_record, "gam", "full", [6.00, 6.01, 6.02]),
+        *runs(fake_record, "transformer", "naive", [6.10, 6.11, 6.12]),     # GAM lower beyond the spread
+        *runs(fake_record, "transformer", "sdpa", [5.90, 5.91, 5.92]),      # GAM higher beyond it
+        *runs(fake_record, "mamba", "paper", [6.015, 6.005, 6.025]),        # within the spread
+        *runs(fake_record, "mamba", "standard", [6.5])])                    # one seed: not testable
+    card = scorecard(records, presets=["paper"])
+    d = verdicts(card, "d")
+    assert d["paper/wikitext2 vs transformer naive"] == SUPPORTED
+    assert d["paper/wikitext2 vs transformer sdpa"] == CONTRADICTED
+    assert d["paper/tinystories vs transformer naive"] == NOT_TESTABLE
+    assert row(card, "d")["verdict"] == ("supported at paper/wikitext2 vs transformer naive; "
+                                         "contradicted at paper/wikitext2 vs transformer sdpa")
+    naive = next(f for f in row(card, "d")["findings"] if f["setting"] == "paper/wikitext2 vs transformer naive")
+    assert naive["delta"] == pytest.approx(-0.10) and naive["threshold"] == pytest.approx(0.02)
+    assert "GAM lower beyond the spread" in naive["evidence"] and "n=3" in naive["evidence"]
+    e = row(card, "e")
+    assert verdicts(card, "e")["paper/wikitext2 vs mamba paper"] == CONTRADICTED and e["verdict"] == CONTRADICTED
+    assert "within the spread" in e["our_evidence"]
+    assert "paper/wikitext2: missing mamba standard seeds 1, 2 (so far: Δ -0.4900 nats)" in e["reason"]
+    assert "paper/tinystories: no records yet" in e["reason"]
+
+
+def test_presets_that_disagree_are_named(tmp_path, fake_record, write_records):
+    records = write_records(tmp_path, [
+        *runs(fake_record, "gam", "full", [6.00, 6.01, 6.02]), *runs(fake_record, "transformer", "sdpa", [6.2, 6.2, 6.21]),
+        *runs(fake_record, "gam", "full", [5.00, 5.01, 5.02], preset="cpu", device="cpu"),
+        *runs(fake_record, "transformer", "sdpa", [4.90, 4.91, 4.92], preset="cpu", device="cpu")])
+    card = scorecard(records, presets=["cpu", "paper"])
+    assert row(card, "d")["verdict"] == ("contradicted at cpu/wikitext2 vs transformer sdpa; "
+                                         "supported at paper/wikitext2 vs transformer sdpa")
+
+
+def test_ablation_rule(tmp_path, fake_record, write_records):
+    base = [*runs(fake_record, "gam", "full", [6.00, 6.01, 6.02]),
+            *runs(fake_record, "gam", "global_only", [6.10, 6.11, 6.12]),
+            *runs(fake_record, "gam", "sum_fusion", [6.20, 6.21, 6.22])]
+    beaten = runs(fake_record, "gam", "local_only", [6.30, 6.31, 6.32])
+    close = runs(fake_record, "gam", "local_only", [6.01, 6.02, 6.00])
+    card = scorecard(write_records(tmp_path / "a", base + beaten), presets=["paper"])
+    f = row(card, "f")
+    assert f["verdict"] == SUPPORTED and f["findings"][0]["setting"] == "paper/wikitext2"
+    assert {k: v["verdict"] for k, v in f["findings"][0]["pairs"].items()} == {
+        ("gam", "global_only"): SUPPORTED, ("gam", "sum_fusion"): SUPPORTED, ("gam", "local_only"): SUPPORTED}
+    assert row(scorecard(write_records(tmp_path / "b", base + close), presets=["paper"]), "f")["verdict"] == CONTRADICTED
+    partial = row(scorecard(write_records(tmp_path / "c", base + beaten[:1]), presets=["paper"]), "f")
+    assert partial["verdict"] == NOT_TESTABLE
+    assert "paper/wikitext2: missing gam local_only seeds 1, 2" in partial["reason"]
+    # one ablation already within the spread decides, even while another one is missing
+    early = row(scorecard(write_records(tmp_path / "d", base[:3] + close), presets=["paper"]), "f")
+    assert early["verdict"] == CONTRADICTED and "missing gam global_only seeds 0, 1, 2" in early["our_evidence"]
+
+
+def test_speed_rule_same_device_spread_and_mamba_backend(tmp_path, fake_record, write_records):
+    records = write_records(tmp_path, [
+        *runs(fake_record, "gam", "full", [1000, 1010, 990], "tokens_per_s"),
+        *runs(fake_record, "transformer", "naive", [900, 905, 895], "tokens_per_s"),      # GAM faster beyond
+        *runs(fake_record, "transformer", "sdpa", [1100, 1110, 1090], "tokens_per_s"),    # GAM slower beyond
+        *runs(fake_record, "mamba", "paper", [100, 101, 99], "tokens_per_s"),             # mambapy: never judged
+        *runs(fake_record, "mamba", "standard", [1200, 1210, 1190], "tokens_per_s", backend="mamba_ssm"),
+        *runs(fake_record, "gam", "full", [50, 51, 52], "tokens_per_s", dataset="tinystories", device="cpu"),
+        *runs(fake_record, "transformer", "naive", [40, 41, 42], "tokens_per_s", dataset="tinystories")])
+    c = verdicts(scorecard(records, presets=["paper"]), "c")
+    assert c["paper/wikitext2 vs transformer naive on NVIDIA H200"] == SUPPORTED
+    assert c["paper/wikitext2 vs transformer sdpa on NVIDIA H200"] == CONTRADICTED
+    assert c["paper/wikitext2 vs mamba paper"] == NOT_TESTABLE
+    assert c["paper/wikitext2 vs mamba standard on NVIDIA H200"] == CONTRADICTED
+    assert c["paper/tinystories vs transformer naive"] == NOT_TESTABLE   # GAM on cpu, the Transformer on the H200
+    card = scorecard(records, presets=["paper"])
+    assert "paper/wikitext2 vs mamba paper: ran on mambapy, not mamba_ssm" in row(card, "c")["reason"]
+    assert "no one device holds >= 2 seeds of both rows (devices: NVIDIA H200, cpu)" in row(card, "c")["reason"]
+
+
+def test_speed_from_a_training_benchmark_and_no_mamba_speed_on_a_cpu_preset(tmp_path):
+    def bench_row(model, variant, tokens_per_s, backend=None):
+        return dict(model=model, variant=variant, tokens_per_s=tokens_per_s, backend=backend)
+
+    save_record({"schema": SCHEMA_VERSION, "spec_hash": "b", "kind": "benchmark", "benchmark": "training",
+                 "preset": "cpu", "rows": [bench_row("gam", "full", 1000), bench_row("transformer", "naive", 900),
+                                           bench_row("transformer", "sdpa", 980),
+                                           bench_row("mamba", "paper", 100, "mambapy")],
+                 "provenance": {"device": "cpu"}}, tmp_path / "cpu" / "benchmarks" / "training-cpu.json")
+    card = scorecard(load_records(tmp_path), presets=["cpu"])
+    c = verdicts(card, "c")
+    assert c["cpu benchmark vs transformer naive on cpu"] == SUPPORTED    # x1.11: the preset trains no naive rows,
+    assert c["cpu benchmark vs transformer sdpa on cpu"] == CONTRADICTED  # the benchmark times them; x1.02 <= x1.05
+    assert c["cpu vs mamba paper, mamba standard"] == NOT_TESTABLE and not any("benchmark vs mamba" in k for k in c)
+    assert "a CPU runs Mamba on a pure-PyTorch scan" in row(card, "c")["reason"]
+    assert row(card, "c")["verdict"] == ("supported at cpu benchmark vs transformer naive on cpu; "
+                                         "contradicted at cpu benchmark vs transformer sdpa on cpu")
+    naive = verdicts(scorecard(load_records(tmp_path), presets=["paper"]), "c")  # no paper benchmark: nothing from it
+    assert not any("benchmark" in setting for setting in naive)
+
+
+def scaling_record(preset, gam_power, device="cpu", lengths=(128, 256, 512, 1024, 2048)):
+    rows = []
+    for T in lengths:
+        rows.append(dict(series="gam full", model="gam", variant="full", seq_len=T, status="ok",
+                         median_ms=0.01 * T ** gam_power, peak_mb=0.02 * T ** gam_power))
+        rows.append(dict(series="transformer naive", model="transformer", variant="naive", seq_len=T,
+                         status="ok" if T < 2048 else "oom", median_ms=1e-4 * T ** 2 if T < 2048 else None,
+                         peak_mb=1e-4 * T ** 2 if T < 2048 else None))
+    return {"schema": SCHEMA_VERSION, "spec_hash": "s", "kind": "scaling", "preset": preset, "device": device,
+            "rows": rows, "provenance": {"device": device, "finished_at": f"{preset}-{gam_power}"}}
+
+
+def test_scaling_rule(tmp_path):
+    empty = load_records(tmp_path / "none")
+    linear = scorecard(empty, scaling=scaling_record("quick", 1.0), presets=["paper"])
+    for claim in ("a", "b"):
+        assert row(linear, claim)["verdict"] == SUPPORTED
+        finding = row(linear, claim)["findings"][0]
+        assert finding["setting"] == "quick scaling record (cpu)" and finding["exponent"] == pytest.approx(1.0)
+        assert "T = 512..2048" in finding["evidence"] and "transformer naive 2.00" in finding["evidence"]
+    assert row(scorecard(empty, scaling=[scaling_record("quick", 1.5)]), "a")["verdict"] == CONTRADICTED
+    # records of the scorecard's presets are found in the frame; the rest only when passed
+    save_record(scaling_record("cpu", 1.0), tmp_path / "r" / "cpu" / "scaling" / "table2-cpu.json")
+    save_record(scaling_record("quick", 2.0), tmp_path / "r" / "quick" / "scaling" / "table2-cpu.json")
+    card = scorecard(load_records(tmp_path / "r"), presets=["cpu"])
+    assert verdicts(card, "a") == {"cpu scaling record (cpu)": SUPPORTED}
+    # on CUDA the fit starts at 1024: fewer than two lengths there is not testable
+    short = scorecard(empty, scaling=scaling_record("paper", 1.0, "cuda", (256, 512, 1024)))
+    assert row(short, "a")["verdict"] == NOT_TESTABLE and "from T >= 1024" in row(short, "a")["reason"]
+    with pytest.raises(ValueError, match="kind 'scaling'"):
+        scorecard(empty, scaling={"kind": "lm", "provenance": {}})
+
+
+def test_reach_rule():
+    probe = dict(preset="paper", n_layer=6, conv_kernel_size=3, block_size=256, expected=13, gam=13, transformer=256,
+                 memory_read_source=128, memory_read_changes=[128], bank_is_parameter=True)
+    empty = load_records(Path("/nonexistent-scorecard-records"))
+    card = scorecard(empty, reach=[probe])
+    g = row(card, "g")
+    assert g["verdict"] == CONTRADICTED
+    assert "depend on 13 of 256 positions for GAM" in g["our_evidence"] and "only at position 128" in g["our_evidence"]
+    assert row(scorecard(empty, reach={**probe, "gam": 256}), "g")["verdict"] == SUPPORTED
+    failed = row(scorecard(empty, reach={**probe, "transformer": 40}), "g")
+    assert failed["verdict"] == NOT_TESTABLE and "control failed" in failed["reason"]
+
+
+def test_combine_and_untested_text():
+    found = [dict(setting="A", verdict=SUPPORTED), dict(setting="B", verdict=CONTRADICTED),
+             dict(setting="C", verdict=SUPPORTED), dict(setting="D", verdict=NOT_TESTABLE, evidence="why")]
+    assert combine(found) == "supported at A, C; contradicted at B"
+    assert combine(found[:1] + found[3:]) == SUPPORTED and combine(found[3:]) == NOT_TESTABLE
+    grouped = [dict(setting="x", verdict=NOT_TESTABLE, where="p/w", lacking=["a seeds 1, 2"]),
+               dict(setting="y", verdict=NOT_TESTABLE, where="p/w", lacking=["a seeds 1, 2", "b seed 2"]),
+               dict(setting="z", verdict=NOT_TESTABLE, where="p/t", lacking=["no records yet"]), found[3]]
+    assert untested_text(grouped) == "p/w: missing a seeds 1, 2, b seed 2; p/t: no records yet; D: why"
+
+
+def test_markdown_table(tmp_path, fake_record, write_records):
+    records = write_records(tmp_path, [*runs(fake_record, "gam", "full", [6.00, 6.01, 6.02]),
+                                       *runs(fake_record, "transformer", "naive", [6.10, 6.11, 6.12])])
+    text = scorecard_markdown(scorecard(records, presets=["paper"]))
+    lines = text.splitlines()
+    assert lines[0] == "| | claim | the paper's evidence | our evidence | verdict |" and len(lines) == 2 + len(CLAIMS)
+    assert all(line.count(" | ") == 4 and line.startswith("| (") for line in lines[2:])
+    assert "**supported**. Rule:" in lines[2 + list(CLAIMS).index("d")]
+    assert "<br>paper/wikitext2 vs transformer naive: GAM full 6.0100 ± 0.0100" in text
+
+
+def test_readme_scorecard_is_what_the_records_give():
+    """README.md's table is the output of scripts/scorecard.py on the records present: after new records
+    land, regenerate it with `python scripts/scorecard.py --readme`."""
+    spec = importlib.util.spec_from_file_location("scorecard_script", ROOT / "scripts" / "scorecard.py")
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    shown = script.readme_block((ROOT / "README.md").read_text(encoding="utf-8"))
+    assert shown == script.readme_table(), ("README.md's scorecard differs from the records: run "
+                                            "`python scripts/scorecard.py --readme`")
