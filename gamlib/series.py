@@ -97,7 +97,7 @@ def run_series(preset: str | None = None, output: Path | None = None, only: list
     summary: list[dict] = []
     write_summary(summary_path, summary)  # an earlier run's summary never outlives this run's start
     wanted = {"preset": preset, "seed": seed, "data_dir": data_dir}
-    with figures_beside(None if in_place else Path(output) / "figures"):
+    with kernel_environment(None if in_place else Path(output) / "figures"):
         for path in selected:
             summary.append(run_one(path, output, folder, wanted))
             write_summary(summary_path, summary)
@@ -124,16 +124,22 @@ def run_one(path: Path, output: Path, folder: Path, wanted: dict) -> dict:
 
 
 @contextlib.contextmanager
-def figures_beside(folder: Path | None):
-    """While running, GAMLIB_FIGURES_DIR = `folder` (the kernels inherit it) unless the user set it; then restored."""
-    previous = os.environ.get("GAMLIB_FIGURES_DIR")
-    if folder is not None and previous is None:
-        os.environ["GAMLIB_FIGURES_DIR"] = str(folder.resolve())
+def kernel_environment(figures: Path | None):
+    """While running, the environment the kernels inherit: GAMLIB_FIGURES_DIR = `figures` unless the user set
+    it, and no MPLBACKEND (a headless MPLBACKEND=Agg would make plt.show() embed nothing, leaving the executed
+    notebooks without figures; papermill's kernels draw inline, as in JupyterLab). Restored afterwards."""
+    previous = {name: os.environ.get(name) for name in ("GAMLIB_FIGURES_DIR", "MPLBACKEND")}
+    if figures is not None and previous["GAMLIB_FIGURES_DIR"] is None:
+        os.environ["GAMLIB_FIGURES_DIR"] = str(figures.resolve())
+    os.environ.pop("MPLBACKEND", None)
     try:
         yield
     finally:
-        if previous is None:
-            os.environ.pop("GAMLIB_FIGURES_DIR", None)
+        for name, value in previous.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def main(argv=None) -> int:

@@ -36,10 +36,9 @@ def main() -> None:
     rows = measure_training_steps(models, {**preset.model, "vocab_size": V}, batch, steps=args.steps,
                                   warmup=args.warmup, device=args.device)
     rate = {(r["variant"], r["backend"]): r["tokens_per_s"] for r in rows}
-    device = args.device
     print(f"Mamba, preset {preset.name}: batch {batch} x context {T}, vocab {V}, {preset.model['n_layer']} layers, "
           f"width {preset.model['n_embd']}, d_state {preset.model['d_state']}, expand {preset.model['expand']}, "
-          f"device {device}, {torch.get_num_threads()} threads, median of {args.steps} steps")
+          f"device {args.device}, {torch.get_num_threads()} threads, median of {args.steps} steps")
     for variant in ("paper", "standard"):
         for backend in BACKENDS:
             print(f"mamba/{variant:<9} {backend:<10} {rate[variant, backend]:>9,.0f} tokens/s")

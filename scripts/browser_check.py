@@ -2,7 +2,9 @@
 
 Starts JupyterLab headless, opens the notebook in Debian's Chromium (driven by Playwright),
 runs all cells, moves one control (dropdown, slider or text box) and checks that the output
-next to it redraws. Screenshots before and after the move are saved.
+next to it redraws. Screenshots before and after the move are saved. Then it chooses a second
+option (--then-option, default the gate explorer's heatmap) in whichever dropdown of the cell
+offers it, checks that the output redraws again and saves a third screenshot.
 
     python scripts/browser_check.py notebooks/10_gate_explorer.ipynb
 
@@ -79,6 +81,11 @@ def parse_args():
     parser.add_argument("--key", default="ArrowRight", help="key pressed on other controls (default: %(default)s)")
     parser.add_argument("--before", type=Path, default=REPO_ROOT / "figures/browser_check_before.png")
     parser.add_argument("--after", type=Path, default=REPO_ROOT / "figures/browser_check_after.png")
+    parser.add_argument("--then-option", default="heatmap: tokens × channels",
+                        help="after the first move, choose this option in the first dropdown of the cell that "
+                             "offers it; the output must change again ('' = no second move; default: %(default)s)")
+    parser.add_argument("--then-screenshot", type=Path, default=REPO_ROOT / "figures/browser_check_heatmap.png",
+                        help="screenshot after the second move (default: %(default)s)")
     parser.add_argument("--timeout", type=float, default=600,
                         help="seconds for start-up and Run All (default: %(default)s)")
     parser.add_argument("--change-timeout", type=float, default=60,
@@ -114,6 +121,7 @@ class JupyterLab:
             f"--FileCheckpoints.checkpoint_dir={workdir / 'checkpoints'}",  # no .ipynb_checkpoints litter
         ]
         env = dict(os.environ, JUPYTER_RUNTIME_DIR=str(workdir / "runtime"))
+        env.pop("MPLBACKEND", None)  # the kernel draws figures inline, as for a user (Agg would show only text)
         self.log_path = workdir / "jupyter.log"
         self.log = open(self.log_path, "w")
         self.process = subprocess.Popen(command, stdout=self.log, stderr=subprocess.STDOUT, env=env,
@@ -242,6 +250,28 @@ def move_control(control, option, key):
     return f"pressed {key} on <{tag}>"
 
 
+def dropdown_offering(scope, option):
+    """Locator for the first dropdown in `scope` with an option labelled `option`."""
+    index = scope.evaluate("""(scope, option) => Array.from(scope.querySelectorAll('.widget-dropdown select'))
+        .findIndex(s => Array.from(s.options).some(o => o.label.replace(/\\u00a0/g, ' ') === option))""", option)
+    if index < 0:
+        raise CheckFailed(f"no dropdown in the cell offers the option {option!r}")
+    return scope.locator(".widget-dropdown select").nth(index)
+
+
+def move_and_check(page, path, control, scope, option, key, timeout_s, log):
+    """Move the control, wait for the outputs to change and settle, and for the kernel to be idle;
+    then check that no figure shows as mere text ('<Figure size 1100x380 with 2 Axes>')."""
+    before = output_signature(control, scope)
+    move = move_control(control, option, key)
+    log(f"moved the control: {move}")
+    wait_output_changed(page, control, scope, before, timeout_s)
+    wait_kernel_idle(page, path, timeout_s)
+    if any("<Figure size" in text for text in scope.locator(".jp-Cell-outputArea").all_inner_texts()):
+        raise CheckFailed("a figure shows as text, not as an image: the kernel's matplotlib backend draws "
+                          "nothing inline (is MPLBACKEND set for it?)")
+
+
 def output_signature(control, scope):
     return control.evaluate(SIGNATURE_JS, scope.element_handle())
 
@@ -313,15 +343,16 @@ def check(args, sync_playwright):
                     control = scope.locator(args.selector).first
                     waiting(f"a visible control matching {args.selector!r} in {where}", args.change_timeout,
                             control.wait_for, state="visible")
-                    before = output_signature(control, scope)
                     screenshot(page, control, args.before)
-
-                    move = move_control(control, args.option, args.key)
-                    log(f"moved the control: {move}")
-                    wait_output_changed(page, control, scope, before, args.change_timeout)
-                    wait_kernel_idle(page, path, args.change_timeout)
+                    move_and_check(page, path, control, scope, args.option, args.key, args.change_timeout, log)
                     screenshot(page, control, args.after)
                     log(f"output changed; screenshots {args.before} and {args.after}")
+                    if args.then_option:
+                        second = dropdown_offering(scope, args.then_option)
+                        move_and_check(page, path, second, scope, args.then_option, args.key,
+                                       args.change_timeout, log)
+                        screenshot(page, second, args.then_screenshot)
+                        log(f"output changed again; screenshot {args.then_screenshot}")
                 finally:
                     browser.close()
         except CheckFailed:

@@ -396,7 +396,7 @@ def print_measured_estimate(preset, runs, seconds: dict) -> None:
 
 
 def run_experiments(preset: str, seeds, tables, results=None, data_dir=None, save_every: int = 500,
-                    datasets=TABLE1_DATASETS, models=None, seconds: dict | None = None) -> None:
+                    datasets=TABLE1_DATASETS, models=None, seconds: dict | None = None, benchmark: bool = True) -> None:
     """Train (or reuse) every run, with a progress bar over runs whose ETA weighs each remaining run by its
     estimated seconds (`seconds`, else all alike), scaled by how the runs trained here so far compared with
     their estimate."""
@@ -429,7 +429,7 @@ def run_experiments(preset: str, seeds, tables, results=None, data_dir=None, sav
         record = run_scaling(preset, device="cuda", results_root=results)
         done = sum(r["status"] == "ok" for r in record["rows"])
         print(f"    {done}/{len(record['rows'])} points measured ({record['wall_s']:.0f} s when measured)")
-    if set(TABLE1_MODELS) - set(settings.table1_models):
+    if benchmark and set(TABLE1_MODELS) - set(settings.table1_models):
         print("timing every Table 1 model side by side (both attentions: they compute the same function) ...", flush=True)
         record = run_training_benchmark(preset, TABLE1_MODELS, results_root=results)
         for row in record["rows"]:
@@ -471,6 +471,8 @@ def main(argv=None) -> int:
     parser.add_argument("--yes", action="store_true", help="start without the 10-second pause after the estimate")
     parser.add_argument("--results", default=None, help="results folder (default: $GAMLIB_RESULTS_DIR or results/)")
     parser.add_argument("--data-dir", default=None, help="local data folder (default: $GAMLIB_DATA_DIR, else the hub)")
+    parser.add_argument("--no-benchmark", action="store_true",
+                        help="skip the side-by-side training benchmark (when another process shares the machine)")
     parser.add_argument("--save-every", type=int, default=500, help="also save the training state every N steps")
     args = parser.parse_args(argv)
     if args.recount:
@@ -519,7 +521,7 @@ def main(argv=None) -> int:
         time.sleep(10)
     try:
         run_experiments(preset.name, seeds, tables, args.results, args.data_dir, args.save_every, args.datasets, models,
-                        seconds)
+                        seconds, benchmark=not args.no_benchmark)
     except KeyboardInterrupt:
         print("\ninterrupted: run the same command again to resume (finished runs are reused, the interrupted "
               "one continues from its last saved state)", file=sys.stderr)

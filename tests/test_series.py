@@ -190,3 +190,23 @@ def test_batch_runs_save_figures_beside_their_notebooks_and_in_place_runs_in_fig
     monkeypatch.setenv("GAMLIB_FIGURES_DIR", str(tmp_path / "mine"))
     series.run_series(folder=folder, output=tmp_path / "out", only=["00"])
     assert seen[-1] == str(tmp_path / "mine")  # a folder the user chose wins
+
+
+def test_kernels_draw_inline_whatever_mplbackend_the_caller_set(folder, tmp_path, monkeypatch):
+    """A headless MPLBACKEND=Agg, inherited by the kernels, would make plt.show() embed nothing."""
+    seen = []
+    monkeypatch.setattr(papermill, "execute_notebook",
+                        lambda source, target, **kwargs: seen.append(os.environ.get("MPLBACKEND")))
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    series.run_series(folder=folder, output=tmp_path / "out", only=["00"])
+    assert seen == [None] and os.environ["MPLBACKEND"] == "Agg"  # unset for the kernels, restored after
+
+
+def test_committed_notebooks_embed_the_figures_they_show():
+    """Every committed cell that calls plt.show() carries its figure (GitHub renders the notebook, not figures/)."""
+    root = series.project_root() / "notebooks"
+    missing = [f"{path.name} cell {cell.get('id')}" for path in sorted(root.glob("[0-9][0-9]_*.ipynb"))
+               for cell in nbformat.read(str(path), 4).cells
+               if cell.cell_type == "code" and "plt.show()" in cell.source
+               and not any("image/png" in output.get("data", {}) for output in cell.get("outputs", []))]
+    assert not missing, f"figures not embedded (was the series run with MPLBACKEND=Agg?): {missing}"

@@ -129,11 +129,19 @@ def study_grid(table: str, preset: str, dataset=None) -> tuple[list, list, tuple
 
 def matches_preset(record: dict) -> bool:
     """True when an LM record was trained with its preset's current settings: every model field and
-    training setting the record names (the seed aside) has the preset's value. A record made under an
-    older definition of the preset is stale: its numbers belong to another experiment."""
+    training setting the record names (the seed aside) has the preset's value, and its data were cut to the
+    preset's sizes (vocabulary, block, no more rows or chunks than the preset's caps). A record made under
+    an older definition of the preset is stale: its numbers belong to another experiment."""
     if record.get("preset") not in PRESETS:
         return False
     settings = PRESETS[record["preset"]]
+    data = record.get("data", {})
+    sizes = {"vocab_size": settings.vocab_size, "block_size": settings.model["block_size"]}
+    caps = {"train_rows": settings.max_train_rows, "val_rows": settings.max_val_rows,
+            "train_chunks": settings.max_train_chunks, "val_chunks": settings.max_val_chunks}
+    if any(data[key] != value for key, value in sizes.items() if key in data) or any(
+            data[key] > cap for key, cap in caps.items() if key in data and cap is not None):
+        return False
     model = record.get("model_config", {})
     expected_model = {**settings.model, "vocab_size": settings.vocab_size}
     if any(model[key] != value for key, value in expected_model.items() if key in model):

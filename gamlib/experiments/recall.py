@@ -10,7 +10,8 @@ from ..models.config import DEFAULT_VARIANTS
 from ..models.registry import build_model
 from ..paths import results_dir
 from ..presets import get_preset
-from ..probes.recall import RecallTask, make_recall_data, recall_accuracy
+from ..probes.recall import (RecallTask, accuracy_by_distance, accuracy_by_position_and_distance, greedy_answers,
+                             make_recall_data)
 from ..records import find_or_run, provenance
 from ..runtime import seed_everything
 from ..training.loop import fit
@@ -24,7 +25,7 @@ def run_recall_experiment(model: str, variant: str | None = None, preset: str = 
                           **train_overrides) -> dict:
     """Train `model` (with the preset's model fields, dropout 0) on the recall task; return its record.
 
-    The record (kind 'recall') goes to results/<preset>/recall/<model>-<variant>-seed<N>.json and is
+    The record (kind 'recall') goes to results/<preset>/recall/<task.name>/<model>-<variant>-seed<N>.json and is
     reused when its specification matches, unless force=True. `train_overrides` change the
     preset's TrainConfig (e.g. epochs, lr). Any model of the registry runs, e.g. ('gam', 'context').
     """
@@ -35,7 +36,7 @@ def run_recall_experiment(model: str, variant: str | None = None, preset: str = 
     spec = {"kind": "recall", "model": model, "variant": variant, "preset": settings.name, "fields": fields,
             "task": asdict(task), "train_sequences": train_sequences, "eval_sequences": eval_sequences,
             "train_config": {**train_config.to_dict(), "progress": None}}
-    path = results_dir(results_root) / settings.name / "recall" / f"{model}-{variant}-seed{seed}.json"
+    path = results_dir(results_root) / settings.name / "recall" / task.name / f"{model}-{variant}-seed{seed}.json"
 
     def run() -> dict:
         train = _cached_recall_data(task, train_sequences, seed=1000 + seed)  # the same for every model
@@ -44,7 +45,8 @@ def run_recall_experiment(model: str, variant: str | None = None, preset: str = 
         net = build_model(model, variant, **fields)
         started = time.perf_counter()
         history = fit(net, train.chunks, test.chunks, train_config)
-        accuracy = recall_accuracy(net, test)
+        answers = greedy_answers(net, test)
+        accuracy = accuracy_by_distance(answers, test.chunks.targets, test.distance)
         return {
             "kind": "recall", "model": model, "variant": variant, "preset": settings.name, "seed": seed,
             "model_config": net.config.to_dict(), "train_config": train_config.to_dict(), "task": asdict(task),
@@ -52,6 +54,7 @@ def run_recall_experiment(model: str, variant: str | None = None, preset: str = 
             "receptive_field": getattr(net.config, "receptive_field", None),
             "mamba_backend": getattr(net, "backend", None),
             "accuracy": accuracy,
+            "accuracy_by_position": accuracy_by_position_and_distance(answers, test.chunks.targets, test.distance),
             "metrics": {"val_loss": history["epochs"][-1]["val_loss"],
                         "mean_accuracy": statistics.mean(row["accuracy"] for row in accuracy),
                         "tokens_per_s": statistics.median(e["tokens_per_s"] for e in history["epochs"])},

@@ -16,7 +16,9 @@ The bank read is attention of each token over the bank (keys = values = M, scale
 autograd records (training) and no trace is asked for, it runs fused, F.scaled_dot_product_attention,
 which keeps no (B, T, S) weights for backward. Otherwise it runs the explicit softmax: a trace
 (block(x, trace={})) needs the slot weights, and under torch.no_grad there is nothing to save, so
-inference stays bit for bit equal to a traced run (the probes compare them).
+inference with the bank stays bit for bit equal to a traced run (the probes compare them). The
+'context' variant's memory (models/context_gam.py) reads in chunks unless a trace asks for its weights,
+so there a traced run agrees to rounding.
 
 Generation: the only operation that mixes positions is the convolution, so a block carries the last
 K-1 normalised inputs h from token to token (`step`), and nothing else (see models/generation.py).

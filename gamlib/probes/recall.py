@@ -2,8 +2,10 @@
 
     RecallTask              multi-query associative recall (MQAR-style, after Zoology, arXiv:2312.04927)
                             with the distance between a key-value pair and its query controlled
+    MQAR                    the two-token task notebook 11 runs beside the one-token default
     make_recall_data        sequences of the task, deterministic for a seed
     recall_accuracy         a model's greedy answers at the query positions, scored by distance
+    accuracy_by_position_and_distance   the same within spans of query positions (what a layout prior shows)
 
 Training a model on it, as a run record, is gamlib.experiments.recall.
 """
@@ -23,17 +25,17 @@ from ..runtime import eval_mode
 class RecallTask:
     """Multi-query associative recall with controlled distances.
 
-    Vocabulary: 0 = filler, `num_keys` key tokens, `num_values` value tokens, and one pair token
-    for every (key, value). A sequence of `seq_len` tokens holds `pairs` pair tokens (distinct keys,
-    values drawn at random, so they must be read from the context) and `queries` query tokens: a
-    key whose pair sits d positions earlier, d drawn from `distances`. The target at a query is the
-    value bound to its key; every other target is -100 (not scored). A model that does not see the
-    pair token from the query can only guess: chance = 1 / num_values.
+    A sequence of `seq_len` tokens holds `pairs` facts (distinct keys, values drawn at random for every
+    sequence, so they must be read from the context) and `queries` questions: a key token whose fact
+    ends d positions earlier, d drawn from `distances`. The target at a question is the value bound to
+    its key; every other target is -100 (not scored). A model that does not see the fact can only
+    guess: chance = 1 / num_values. Token 0 is filler. MQAR below is the two-token task the series runs.
 
-    MQAR (Zoology, arXiv:2312.04927) writes a pair as two tokens, key then value; answering then
-    needs a two-step "induction" circuit (find the key, read the token after it) that our tiny
-    models do not learn in a CPU-minute. One token per pair keeps the lookup one step deep; it does
-    not change what a receptive field allows.
+    A fact is written in one of two ways (`fact_tokens`):
+      1  one token per fact, "k2=v3" (a token for every (key, value)): the lookup is one step deep;
+      2  MQAR's two tokens, key then value, "k2 v3" (Zoology, arXiv:2312.04927): answering needs an
+         induction step (find the earlier k2, read the token after it). The distance is counted from
+         the value token, so the key sits d + 1 positions before the question.
     """
 
     seq_len: int = 32
@@ -42,21 +44,28 @@ class RecallTask:
     pairs: int = 4
     queries: int = 8
     distances: tuple[int, ...] = (1, 2, 3, 4, 5, 6, 8, 12, 16, 24)
+    fact_tokens: int = 1
+    name: str = "facts"   # names its records' folder: results/<preset>/recall/<name>/
 
     def __post_init__(self):
+        if self.fact_tokens not in (1, 2):
+            raise ValueError(f"fact_tokens must be 1 (one token k=v) or 2 (MQAR: key, value), got {self.fact_tokens}")
         if min(self.distances) < 1:
             raise ValueError(f"distances must be >= 1 (a query comes after its pair), got {min(self.distances)}")
-        if max(self.distances) >= self.seq_len:
-            raise ValueError(f"distance {max(self.distances)} does not fit in seq_len {self.seq_len}")
+        if max(self.distances) + self.fact_tokens - 1 >= self.seq_len:
+            raise ValueError(f"distance {max(self.distances)} does not fit in seq_len {self.seq_len} "
+                             f"(with facts of {self.fact_tokens} tokens)")
         if self.pairs > self.num_keys:
             raise ValueError(f"{self.pairs} pairs need at least as many distinct keys, got num_keys={self.num_keys}")
-        if self.pairs + self.queries > self.seq_len // 2:
-            raise ValueError(f"{self.pairs} pairs + {self.queries} queries need seq_len >= "
-                             f"{2 * (self.pairs + self.queries)} (half the positions stay filler), got {self.seq_len}")
+        used = self.fact_tokens * self.pairs + self.queries
+        if used > self.seq_len // 2:
+            raise ValueError(f"{self.pairs} facts of {self.fact_tokens} token(s) + {self.queries} queries need "
+                             f"seq_len >= {2 * used} (half the positions stay filler), got {self.seq_len}")
 
     @property
     def vocab_size(self) -> int:
-        return 1 + self.num_keys + self.num_values + self.num_keys * self.num_values
+        pair_tokens = self.num_keys * self.num_values if self.fact_tokens == 1 else 0
+        return 1 + self.num_keys + self.num_values + pair_tokens
 
     @property
     def chance(self) -> float:
@@ -69,7 +78,15 @@ class RecallTask:
         return 1 + self.num_keys + v
 
     def pair(self, k: int, v: int) -> int:
+        if self.fact_tokens != 1:
+            raise ValueError("pair tokens exist only with fact_tokens=1; an MQAR fact is key(k), value(v)")
         return 1 + self.num_keys + self.num_values + k * self.num_values + v
+
+
+# MQAR as the field runs it (two tokens per fact), sized so that notebook 11's small models learn it in three
+# epochs of 24,000 sequences on a CPU: 4 facts among 16 keys and 16 values, 8 questions, distances up to 32.
+MQAR = RecallTask(seq_len=64, num_keys=16, num_values=16, pairs=4, queries=8,
+                  distances=(1, 2, 3, 4, 6, 8, 12, 16, 24, 32), fact_tokens=2, name="mqar")
 
 
 @dataclass
@@ -80,32 +97,38 @@ class RecallData:
 
 
 def _layout(task: RecallTask, rng: random.Random, attempts: int = 100):
-    """Pair positions {pair: p} and queries [(q, pair, d)], all positions distinct, q = p + d.
+    """Fact starts {pair: p} and queries [(q, pair, d)], all positions distinct, q = p + w - 1 + d
+    (w = task.fact_tokens: a fact takes positions p .. p + w - 1).
 
     Distances are drawn first and placed longest first; each query goes to the first pair (in
     random order) that has room for it.
     """
+    w = task.fact_tokens
+
+    def fits(j, p, q):  # the query at q is free, and so are the fact's positions (unless already placed)
+        return q < task.seq_len and free[q] and (j in where or all(free[p:p + w]))
+
     for _ in range(attempts):
         free = [True] * task.seq_len
         where, queries = {}, []
         for d in sorted((rng.choice(task.distances) for _ in range(task.queries)), reverse=True):
             for j in rng.sample(range(task.pairs), task.pairs):
-                if j in where:
-                    starts = [where[j]] if where[j] + d < task.seq_len and free[where[j] + d] else []
-                else:
-                    starts = [p for p in range(task.seq_len - d) if free[p] and free[p + d]]
+                candidates = [where[j]] if j in where else range(task.seq_len - w + 1)
+                starts = [p for p in candidates if fits(j, p, p + w - 1 + d)]
                 if starts:
                     p = rng.choice(starts)
-                    where[j], free[p], free[p + d] = p, False, False
-                    queries.append((p + d, j, d))
+                    where[j] = p
+                    free[p:p + w] = [False] * w
+                    free[p + w - 1 + d] = False
+                    queries.append((p + w - 1 + d, j, d))
                     break
             else:
                 break  # no pair has room for this query: draw the sequence again
         else:
             for j in range(task.pairs):  # pairs that drew no query still appear
                 if j not in where:
-                    where[j] = rng.choice([p for p in range(task.seq_len) if free[p]])
-                    free[where[j]] = False
+                    where[j] = rng.choice([p for p in range(task.seq_len - w + 1) if all(free[p:p + w])])
+                    free[where[j]:where[j] + w] = [False] * w
             return where, queries
     raise ValueError(f"could not place {task.pairs} pairs and {task.queries} queries at distances "
                      f"{task.distances} in {task.seq_len} positions; use fewer queries or shorter distances")
@@ -123,7 +146,10 @@ def make_recall_data(task: RecallTask, num_sequences: int, seed: int = 0) -> Rec
         values = [rng.randrange(task.num_values) for _ in range(task.pairs)]
         where, queries = _layout(task, rng)
         for j, p in where.items():
-            x[p] = task.pair(keys[j], values[j])
+            if task.fact_tokens == 1:
+                x[p] = task.pair(keys[j], values[j])
+            else:
+                x[p], x[p + 1] = task.key(keys[j]), task.value(values[j])
         for q, j, d in queries:
             x[q], y[q], dist[q] = task.key(keys[j]), task.value(values[j]), d
         inputs.append(x)
@@ -147,11 +173,28 @@ def accuracy_by_distance(predictions: torch.Tensor, targets: torch.Tensor, dista
     return rows
 
 
+def accuracy_by_position_and_distance(predictions: torch.Tensor, targets: torch.Tensor, distance: torch.Tensor,
+                                     bands: int = 3) -> list[dict]:
+    """accuracy_by_distance within each of `bands` equal spans of query positions ("positions": "lo-hi")."""
+    T = distance.shape[-1]
+    band = (torch.arange(T) * bands // T).expand_as(distance)
+    rows = []
+    for b in range(bands):
+        where = band == b
+        span = torch.arange(T)[band[0] == b]
+        rows += [{"positions": f"{int(span[0])}-{int(span[-1])}", **row}
+                 for row in accuracy_by_distance(predictions[where], targets[where], distance[where])]
+    return rows
+
+
 @torch.no_grad()
-def recall_accuracy(model: LanguageModel, data: RecallData, batch_size: int = 256) -> list[dict]:
-    """The model's greedy answers at the query positions, scored by distance."""
+def greedy_answers(model: LanguageModel, data: RecallData, batch_size: int = 256) -> torch.Tensor:
+    """The model's greedy prediction at every position, (N, T)."""
     device = next(model.parameters()).device
     with eval_mode(model):
-        predictions = torch.cat([model(x.to(device))[0].argmax(-1).cpu()
-                                 for x, _ in data.chunks.batches(batch_size)])
-    return accuracy_by_distance(predictions, data.chunks.targets, data.distance)
+        return torch.cat([model(x.to(device))[0].argmax(-1).cpu() for x, _ in data.chunks.batches(batch_size)])
+
+
+def recall_accuracy(model: LanguageModel, data: RecallData, batch_size: int = 256) -> list[dict]:
+    """The model's greedy answers at the query positions, scored by distance."""
+    return accuracy_by_distance(greedy_answers(model, data, batch_size), data.chunks.targets, data.distance)

@@ -134,6 +134,11 @@ def test_a_record_trained_under_older_preset_settings_is_left_out_and_named(tmp_
         record["train_config"] = {**settings.train.to_dict(), "seed": record["seed"], "betas": [0.9, 0.95]}
     records = write_records(tmp_path, [current, stale])
     assert matches_preset(current) and not matches_preset(stale)
+    cut = {"vocab_size": settings.vocab_size, "block_size": settings.model["block_size"],
+           "train_chunks": settings.max_train_chunks, "val_chunks": settings.max_val_chunks}
+    assert matches_preset({**current, "data": cut})
+    assert not matches_preset({**current, "data": {**cut, "train_chunks": settings.max_train_chunks + 1}})  # cap was higher
+    assert not matches_preset({**current, "data": {**cut, "vocab_size": 2048}})  # another tokenizer
     with pytest.warns(UserWarning, match=r"left out 1 record\(s\) trained with settings their preset no longer has"):
         runs = study_runs(records, "table1", presets=("cpu",))
     assert list(runs["seed"]) == [0] and runs.attrs["stale"][0].endswith("gam-full-seed1.json")

@@ -3,7 +3,8 @@ import pytest
 import torch
 
 from gamlib.models.registry import build_model
-from gamlib.probes.recall import RecallTask, accuracy_by_distance, make_recall_data, recall_accuracy
+from gamlib.probes.recall import (RecallTask, accuracy_by_distance, accuracy_by_position_and_distance, make_recall_data,
+                                  recall_accuracy)
 
 
 def test_recall_data_shapes_answers_and_distances(recall_task):
@@ -28,6 +29,38 @@ def test_recall_data_shapes_answers_and_distances(recall_task):
         RecallTask(seq_len=16, distances=(2, 16))
     with pytest.raises(ValueError, match="need seq_len"):
         RecallTask(seq_len=16, pairs=4, queries=8, distances=(1, 2))
+
+
+def test_mqar_facts_are_a_key_then_its_value_with_the_distance_counted_from_the_value():
+    task = RecallTask(seq_len=32, num_keys=6, num_values=5, pairs=4, queries=6, distances=(1, 2, 5, 9, 20),
+                      fact_tokens=2, name="mqar")
+    data = make_recall_data(task, 200, seed=0)
+    inputs, targets, distance = data.chunks.inputs, data.chunks.targets, data.distance
+    assert task.vocab_size == 1 + 6 + 5 and int(inputs.max()) < task.vocab_size
+    queries = (targets != -100).nonzero().tolist()
+    assert len(queries) == 200 * task.queries and set(distance[distance > 0].tolist()) == set(task.distances)
+    for n, q in queries:
+        d = int(distance[n, q])
+        assert int(inputs[n, q - d]) == int(targets[n, q])      # the value, d positions back
+        assert int(inputs[n, q - d - 1]) == int(inputs[n, q])   # right after the key that is asked
+    is_value = (inputs > task.num_keys) & (inputs <= task.num_keys + task.num_values)
+    assert is_value.sum(1).eq(task.pairs).all()                 # values appear in facts only
+    with pytest.raises(ValueError, match="pair tokens exist only"):
+        task.pair(0, 0)
+    with pytest.raises(ValueError, match="fact_tokens must be"):
+        RecallTask(fact_tokens=3)
+    with pytest.raises(ValueError, match="does not fit"):
+        RecallTask(seq_len=25, distances=(24,), fact_tokens=2, pairs=2, queries=2)
+
+
+def test_accuracy_by_position_splits_the_sequence_into_equal_spans():
+    targets = torch.tensor([[-100, 5, -100, 6, -100, 7]])
+    distance = torch.tensor([[0, 1, 0, 2, 0, 2]])
+    predictions = torch.tensor([[0, 5, 0, 0, 0, 7]])
+    assert accuracy_by_position_and_distance(predictions, targets, distance, bands=3) == [
+        {"positions": "0-1", "distance": 1, "queries": 1, "correct": 1, "accuracy": 1.0},
+        {"positions": "2-3", "distance": 2, "queries": 1, "correct": 0, "accuracy": 0.0},
+        {"positions": "4-5", "distance": 2, "queries": 1, "correct": 1, "accuracy": 1.0}]
 
 
 def test_accuracy_by_distance_on_a_toy():
