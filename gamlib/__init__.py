@@ -35,5 +35,5 @@ from .analysis.scorecard import (CLAIMS, LINEAR_EXPONENT, SPEED_MARGIN, VERDICTS
 from .analysis.plots import draw_gam_block, plot_loss_curves, plot_scaling, plot_seed_points, save_figure
 from .probes.gates import TOKEN_TYPES, gate_summary, gate_values, gates_by_token_type
 from .probes.receptive_field import changed_positions, memory_reach, receptive_field
-from .probes.recall import MQAR, RecallTask, make_recall_data, recall_accuracy
+from .probes.recall import MQAR, RecallTask, accuracy_by_position_and_distance, make_recall_data, recall_accuracy
 from .widgets import VIEWS, GateExplorer, gate_figure
