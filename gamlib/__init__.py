@@ -28,8 +28,8 @@ from .analysis.paper import PAPER, PAPER_TABLE1, PAPER_TABLE2, PAPER_TABLE3, pap
 from .analysis.params import paper_config_params
 from .analysis.stats import SPREAD_FACTOR, compare_to_spread, seed_summary, spread_sentence
 from .analysis.fits import fit_exponent, scaling_exponents
-from .analysis.tables import (display_study_table, display_table, mean_std_text, scaling_frame, scaling_table,
-                              select_runs, study_runs, study_sentences, study_table, table1, table3)
+from .analysis.tables import (display_study_table, display_table, lr_sweep_table, mean_std_text, scaling_frame,
+                              scaling_table, select_runs, study_runs, study_sentences, study_table, table1, table3)
 from .analysis.scorecard import (CLAIMS, LINEAR_EXPONENT, SPEED_MARGIN, VERDICTS, committed_records, scorecard,
                                  scorecard_markdown)
 from .analysis.plots import draw_gam_block, plot_loss_curves, plot_scaling, plot_seed_points, save_figure

@@ -48,7 +48,7 @@ import torch
 from tqdm.auto import tqdm
 
 from gamlib import (ABLATION_VARIANTS, SCALING_SERIES, SCALING_SETTINGS, TABLE1_DATASETS, TABLE1_MODELS, build_model,
-                    display_study_table, get_preset, load_lm_data, load_records, make_config, run_lm_experiment,
+                    display_study_table, get_preset, load_lm_data, load_records, lr_sweep_table, make_config, run_lm_experiment,
                     run_scaling, run_training_benchmark, study_table)
 from gamlib.experiments.throughput import measure_training_steps
 from gamlib.models.mamba import mamba_ssm_available
@@ -188,8 +188,8 @@ def run_seconds(run: RunEstimate, gpu: GPUClass, precision: str) -> float:
 
 
 def training_runs(preset_name: str, seeds, tables=("table1", "table3"), datasets=TABLE1_DATASETS,
-                  models=None) -> list[tuple[str, str, str, int]]:
-    """The distinct (model, variant, dataset, seed) runs of the chosen tables (Table 3's `full` = Table 1's),
+                  models=None) -> list[tuple[str, str, str, int, None]]:
+    """The distinct (model, variant, dataset, seed, lr=None) runs of the chosen tables (Table 3's `full` = Table 1's),
     optionally only those on `datasets` and of `models` ((model, variant) pairs). A preset sized for a CPU
     trains TinyStories with the first seed only. Cheapest first: WikiText-2 before TinyStories, Mamba last."""
     preset = get_preset(preset_name)
@@ -201,8 +201,29 @@ def training_runs(preset_name: str, seeds, tables=("table1", "table3"), datasets
     if "table3" in tables:
         runs += [("gam", v, "wikitext2", s) for v in ABLATION_VARIANTS for s in seeds]
     runs = [r for r in runs if r[2] in datasets and (models is None or r[:2] in models)]
-    runs = list(dict.fromkeys(runs))
+    runs = list(dict.fromkeys((*r, None) for r in runs))
     return sorted(runs, key=lambda r: (r[2] != "wikitext2", r[0] == "mamba"))  # stable: table order within
+
+
+def lr_sweep_runs(preset_name: str, lrs, seed: int, models=None) -> list[tuple[str, str, str, int, float | None]]:
+    """One seed of each Table 1 model (or of `models`) on WikiText-2 at each lr of `lrs` and at the preset's
+    own (None: the Table 1 run itself, reused when it exists), Mamba last."""
+    preset = get_preset(preset_name)
+    pairs = [p for p in preset.table1_models if models is None or p in models]
+    runs = [(m, v, "wikitext2", seed, None if lr == preset.train.lr else lr)
+            for m, v in pairs for lr in sorted({preset.train.lr, *lrs})]
+    return sorted(runs, key=lambda r: r[0] == "mamba")
+
+
+def print_lr_sweep(preset: str, results=None) -> None:
+    """The lr sweep's table from the records there are (gamlib.lr_sweep_table)."""
+    table = lr_sweep_table(load_records(results, kind="lm"), preset)
+    if table.empty:
+        print(f"\nlr sweep, preset {preset!r}: no runs yet (scripts/study.py --preset {preset} --lr-sweep LR ...)")
+        return
+    print(f"\nlr sweep, preset {preset!r}, WikiText-2 (val loss in nats per token; * the best lr of each model):")
+    print(table.assign(best=table["best"].map({True: "*", False: ""}))[
+        ["model", "variant", "seed", "lr", "val_loss", "below_unigram", "best"]].to_string(index=False))
 
 
 def scaling_seconds(gpu: GPUClass, mamba_backend: str) -> tuple[float, list[str]]:
@@ -390,40 +411,48 @@ def print_measured_estimate(preset, runs, seconds: dict) -> None:
     print(f"TIME ESTIMATE, measured here: preset {preset.name!r}, {len(runs)} training runs; two timed training "
           "steps of each model, extrapolated to each run's tokens (evaluation counted as a third of a training token)")
     for model, variant in dict.fromkeys(r[:2] for r in runs):
-        cells = [f"{d} {s}: {hours(seconds[(m, v, d, s)]).strip()}" for m, v, d, s in runs if (m, v) == (model, variant)]
+        cells = [f"{r[2]} {r[3]}{f' lr {r[4]:g}' if r[4] else ''}: {hours(seconds[r]).strip()}" for r in runs
+                 if r[:2] == (model, variant)]
         print(f"  {model} {variant}: {', '.join(cells)}")
     print(f"  total: {hours(sum(seconds.values())).strip()}")
 
 
+def train_runs(preset: str, runs, results=None, data_dir=None, save_every: int = 500,
+               seconds: dict | None = None) -> None:
+    """Train (or reuse) each (model, variant, dataset, seed, lr) run (lr None: the preset's), with a progress bar
+    over runs whose ETA weighs each remaining run by its estimated seconds (`seconds`, else all alike), scaled
+    by how the runs trained here so far compared with their estimate."""
+    cost = seconds or {r: 1.0 for r in runs}
+    spent = estimated = 0.0   # over the runs trained (not reused) in this call
+    bar = tqdm(runs, desc="study", unit="run", bar_format="{desc}: {n_fmt}/{total_fmt} runs |{bar:20}| "
+               "{elapsed} elapsed{postfix}")
+    for i, run in enumerate(bar):
+        model, variant, dataset, seed, lr = run
+        named = f"{model} {variant} on {dataset}, seed {seed}" + (f", lr {lr:g}" if lr else "")
+        left = sum(cost[r] for r in runs[i:]) * (spent / estimated if estimated else 1.0)
+        bar.set_postfix_str(f", ETA {hours(left).strip() if seconds or estimated else '?'}: {named}")
+        t0 = time.perf_counter()
+        record = run_lm_experiment(model, variant, dataset, preset, seed, results_root=results, data_dir=data_dir,
+                                   progress=True, save_every_steps=save_every, lr=lr)
+        took = time.perf_counter() - t0
+        if took > 0.2 * record["wall_s"]:  # trained now (a reused record returns at once)
+            spent, estimated = spent + took, estimated + cost[run]
+        m = record["metrics"]
+        bar.write(f"[{i + 1}/{len(runs)}] {named}: val loss {m['val_loss']:.4f} "
+                  f"({m.get('unigram_loss', math.nan) - m['val_loss']:.2f} below unigram), backend "
+                  f"{record.get('mamba_backend')}, {took:.0f} s here ({record['wall_s']:.0f} s when trained)")
+    bar.close()
+
+
 def run_experiments(preset: str, seeds, tables, results=None, data_dir=None, save_every: int = 500,
                     datasets=TABLE1_DATASETS, models=None, seconds: dict | None = None, benchmark: bool = True) -> None:
-    """Train (or reuse) every run, with a progress bar over runs whose ETA weighs each remaining run by its
-    estimated seconds (`seconds`, else all alike), scaled by how the runs trained here so far compared with
-    their estimate."""
+    """The chosen tables' training runs (train_runs), Table 2 on CUDA, the side-by-side training benchmark when
+    the preset trains one attention only, then the summary."""
     started = time.perf_counter()
     settings = get_preset(preset)
     if "table1" in tables or "table3" in tables:
         runs = training_runs(preset, seeds, tuple(t for t in tables if t != "table2"), datasets, models)
-        cost = seconds or {r: 1.0 for r in runs}
-        spent = estimated = 0.0   # over the runs trained (not reused) in this call
-        bar = tqdm(runs, desc="study", unit="run", bar_format="{desc}: {n_fmt}/{total_fmt} runs |{bar:20}| "
-                   "{elapsed} elapsed{postfix}")
-        for i, run in enumerate(bar):
-            model, variant, dataset, seed = run
-            left = sum(cost[r] for r in runs[i:]) * (spent / estimated if estimated else 1.0)
-            bar.set_postfix_str(f", ETA {hours(left).strip() if seconds or estimated else '?'}: {model} {variant} "
-                                f"on {dataset}, seed {seed}")
-            t0 = time.perf_counter()
-            record = run_lm_experiment(model, variant, dataset, preset, seed, results_root=results, data_dir=data_dir,
-                                       progress=True, save_every_steps=save_every)
-            took = time.perf_counter() - t0
-            if took > 0.2 * record["wall_s"]:  # trained now (a reused record returns at once)
-                spent, estimated = spent + took, estimated + cost[run]
-            m = record["metrics"]
-            bar.write(f"[{i + 1}/{len(runs)}] {model} {variant} on {dataset}, seed {seed}: val loss {m['val_loss']:.4f} "
-                      f"({m.get('unigram_loss', math.nan) - m['val_loss']:.2f} below unigram), backend "
-                      f"{record.get('mamba_backend')}, {took:.0f} s here ({record['wall_s']:.0f} s when trained)")
-        bar.close()
+        train_runs(preset, runs, results, data_dir, save_every, seconds)
     if "table2" in tables:
         print("Table 2: the scaling sweep on CUDA ...", flush=True)
         record = run_scaling(preset, device="cuda", results_root=results)
@@ -474,6 +503,10 @@ def main(argv=None) -> int:
     parser.add_argument("--no-benchmark", action="store_true",
                         help="skip the side-by-side training benchmark (when another process shares the machine)")
     parser.add_argument("--save-every", type=int, default=500, help="also save the training state every N steps")
+    parser.add_argument("--lr-sweep", type=float, nargs="+", default=None, metavar="LR",
+                        help="instead of the tables: train the first seed of each Table 1 model (or of --models) on "
+                             "WikiText-2 at these learning rates, beside the preset's own lr; records go to "
+                             "<preset>/lr-sweep/ and never replace the tables' runs")
     args = parser.parse_args(argv)
     if args.recount:
         recount()
@@ -492,6 +525,7 @@ def main(argv=None) -> int:
                      "is measured here, without --gpu")
     if args.summary:
         print_summary(preset.name, args.results)
+        print_lr_sweep(preset.name, args.results)
         return 0
     seeds = tuple(args.seeds) if args.seeds else preset.seeds
     tables = tuple(args.only or ("table1", "table3", "table2"))
@@ -503,10 +537,13 @@ def main(argv=None) -> int:
     gpus = [args.gpu] if args.gpu else ([detected] if detected else list(GPU_CLASSES))
     if detected and not args.gpu:
         print(f"GPU: {torch.cuda.get_device_name(0)} -> estimated as class {detected}")
+    if args.lr_sweep:
+        runs = lr_sweep_runs(preset.name, args.lr_sweep, seeds[0], models)
+    else:
+        runs = training_runs(preset.name, seeds, tables, args.datasets, models)
     if preset.hardware == "gpu":
         print_estimate(preset.name, seeds, tables, gpus, backend, datasets=args.datasets, models=models)
     else:
-        runs = training_runs(preset.name, seeds, tables, args.datasets, models)
         seconds = measured_run_seconds(preset, runs, args.data_dir)
         print_measured_estimate(preset, runs, seconds)
     if args.estimate_only:
@@ -520,8 +557,12 @@ def main(argv=None) -> int:
         print("\nstarting in 10 s (Ctrl-C to stop; the same command resumes later) ...", flush=True)
         time.sleep(10)
     try:
-        run_experiments(preset.name, seeds, tables, args.results, args.data_dir, args.save_every, args.datasets, models,
-                        seconds, benchmark=not args.no_benchmark)
+        if args.lr_sweep:
+            train_runs(preset.name, runs, args.results, args.data_dir, args.save_every, seconds)
+            print_lr_sweep(preset.name, args.results)
+        else:
+            run_experiments(preset.name, seeds, tables, args.results, args.data_dir, args.save_every, args.datasets,
+                            models, seconds, benchmark=not args.no_benchmark)
     except KeyboardInterrupt:
         print("\ninterrupted: run the same command again to resume (finished runs are reused, the interrupted "
               "one continues from its last saved state)", file=sys.stderr)

@@ -127,9 +127,9 @@ def study_grid(table: str, preset: str, dataset=None) -> tuple[list, list, tuple
     return datasets, rows, tuple(settings.seeds)
 
 
-def matches_preset(record: dict) -> bool:
+def matches_preset(record: dict, ignore: tuple[str, ...] = ()) -> bool:
     """True when an LM record was trained with its preset's current settings: every model field and
-    training setting the record names (the seed aside) has the preset's value, and its data were cut to the
+    training setting the record names (the seed and the settings in `ignore` aside) has the preset's value, and its data were cut to the
     preset's sizes (vocabulary, block, no more rows or chunks than the preset's caps). A record made under
     an older definition of the preset is stale: its numbers belong to another experiment."""
     if record.get("preset") not in PRESETS:
@@ -146,7 +146,7 @@ def matches_preset(record: dict) -> bool:
     expected_model = {**settings.model, "vocab_size": settings.vocab_size}
     if any(model[key] != value for key, value in expected_model.items() if key in model):
         return False
-    ignore = ("seed", "progress")
+    ignore = ("seed", "progress", *ignore)
     train = {k: v for k, v in record.get("train_config", {}).items() if k not in ignore}
     expected = json.loads(json.dumps({k: v for k, v in settings.train.to_dict().items() if k not in ignore}))
     return all(train[key] == value for key, value in expected.items() if key in train)
@@ -156,13 +156,16 @@ def study_runs(records: pd.DataFrame, table: str = "table1", presets=("cpu", "pa
     """The records a study table is built from: for each preset, its finished LM runs in the grid of
     `table` (study_grid), one row each; whatever exists, never an error for a partly run preset.
     Records that no longer match their preset's settings (matches_preset) are left out, each named in a
-    warning and listed in the result's .attrs["stale"]."""
+    warning and listed in the result's .attrs["stale"]; an lr sweep's records (lr_sweep_table) are left out
+    without a warning."""
     frame = records.reindex(columns=list(dict.fromkeys([*records.columns, "kind", "preset", *KEYS, "seed",
                                                         "record", "path"])))
     lm = frame["kind"] == "lm"
+    sweep = pd.Series([isinstance(r, dict) and bool(r.get("lr_sweep")) for r in frame["record"]], index=frame.index,
+                      dtype=bool)
     current = pd.Series([bool(isinstance(r, dict) and matches_preset(r)) if is_lm else True
-                         for r, is_lm in zip(frame["record"], lm)], index=frame.index, dtype=bool)
-    stale = [str(p) for p in frame.loc[lm & ~current & frame["preset"].isin(presets), "path"]]
+                         for r, is_lm in zip(frame["record"], lm)], index=frame.index, dtype=bool) & ~sweep
+    stale = [str(p) for p in frame.loc[lm & ~current & ~sweep & frame["preset"].isin(presets), "path"]]
     if stale:
         warnings.warn(f"left out {len(stale)} record(s) trained with settings their preset no longer has "
                       f"(stale; retrain them with scripts/study.py): {'; '.join(stale)}", stacklevel=2)
@@ -179,6 +182,40 @@ def study_runs(records: pd.DataFrame, table: str = "table1", presets=("cpu", "pa
     runs = runs.reset_index(drop=True)
     runs.attrs["stale"] = stale
     return runs
+
+
+def lr_sweep_table(records: pd.DataFrame, preset: str = "cpu", dataset: str = "wikitext2") -> pd.DataFrame:
+    """A preset's learning-rate sweep (scripts/study.py --lr-sweep): for each Table 1 model, its runs of the sweep's
+    seed (the preset's first) at every lr tried, the preset's own lr being that seed's Table 1 run.
+
+    Columns: model, variant, seed, lr, preset_lr (the preset's own), val_loss, unigram_loss, below_unigram
+    (nats), best (the lowest val_loss of its model), path. Empty when no sweep record exists. Only runs whose
+    other settings are the preset's current ones count (matches_preset, lr aside)."""
+    settings = get_preset(preset)
+    seed = settings.seeds[0]
+    columns = ["model", "variant", "seed", "lr", "preset_lr", "val_loss", "unigram_loss", "below_unigram", "best",
+               "path"]
+    lm = records[records.get("kind", pd.Series(dtype=object)) == "lm"] if len(records) else records
+    rows = []
+    for _, row in lm.iterrows():
+        record = row["record"]
+        pair = (record.get("model"), record.get("variant"))
+        if (record.get("preset") != settings.name or record.get("dataset") != dataset or record.get("seed") != seed
+                or pair not in settings.table1_models or not matches_preset(record, ignore=("lr",))):
+            continue
+        lr = record["train_config"]["lr"]
+        rows.append(dict(model=pair[0], variant=pair[1], seed=seed, lr=lr, preset_lr=lr == settings.train.lr,
+                         val_loss=record["metrics"]["val_loss"], unigram_loss=record["metrics"]["unigram_loss"],
+                         below_unigram=record["metrics"]["unigram_loss"] - record["metrics"]["val_loss"],
+                         path=row["path"]))
+    table = pd.DataFrame(rows, columns=[c for c in columns if c != "best"])
+    if not table["preset_lr"].eq(False).any():
+        return pd.DataFrame(columns=columns)   # no sweep run yet: the Table 1 runs alone are not a sweep
+    order = {pair: i for i, pair in enumerate(settings.table1_models)}
+    table = table.assign(_order=[order[p] for p in zip(table["model"], table["variant"])])
+    table = table.sort_values(["_order", "lr"]).drop(columns="_order").reset_index(drop=True)
+    best = table.groupby(["model", "variant"])["val_loss"].transform("min")
+    return table.assign(best=table["val_loss"] == best)[columns]
 
 
 def _paper_reported(table: str, dataset: str, model: str, variant: str) -> tuple[float, float, float]:

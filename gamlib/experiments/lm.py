@@ -28,32 +28,39 @@ from ..runtime import seed_everything
 from ..training.loop import fit
 
 
-def record_path(root, preset: str, dataset: str, model: str, variant: str, seed: int) -> Path:
-    return results_dir(root) / preset / dataset / f"{model}-{variant}-seed{seed}.json"
+def record_path(root, preset: str, dataset: str, model: str, variant: str, seed: int,
+                sweep_lr: float | None = None) -> Path:
+    """Where a run's record lives. A learning-rate sweep's run (sweep_lr: an lr other than the preset's) is
+    kept apart, under <preset>/lr-sweep/, so it never takes the place of the preset's own run."""
+    if sweep_lr is None:
+        return results_dir(root) / preset / dataset / f"{model}-{variant}-seed{seed}.json"
+    return results_dir(root) / preset / "lr-sweep" / dataset / f"{model}-{variant}-lr{sweep_lr:g}-seed{seed}.json"
 
 
 def run_lm_experiment(model: str, variant: str | None = None, dataset: str = "wikitext2", preset: str = "auto",
                       seed: int = 0, results_root=None, data_dir=None, force: bool = False,
                       progress: bool = True, checkpoint: bool = False, save_every_steps: int | None = None,
-                      **train_overrides) -> dict:
+                      lr: float | None = None, **train_overrides) -> dict:
     """Train and evaluate one model; return its record (read from disk when already finished).
 
     The record's specification includes the data's fingerprint (content hashes and token counts), so
     a record made from other data is never reused. While it trains, the run saves its state after
     every epoch (and every `save_every_steps` steps) beside the record; calling again after an
     interruption continues from there. checkpoint=True also keeps the trained weights (the record
-    names the file and its SHA-256).
+    names the file and its SHA-256). lr: a learning rate for an lr sweep; when it differs from the
+    preset's, the record is marked `lr_sweep` and kept apart (record_path), out of the preset's tables.
     """
     check_choice("dataset", dataset, DATASETS)
     settings = get_preset(preset)
     variant = variant or DEFAULT_VARIANTS.get(model, "")
-    train_config = replace(settings.train, seed=seed, progress=progress, **train_overrides)
+    sweep_lr = None if lr is None or lr == settings.train.lr else lr
+    train_config = replace(settings.train, seed=seed, progress=progress, lr=lr or settings.train.lr, **train_overrides)
     data = load_lm_data(dataset, data_dir=data_dir, **settings.data_kwargs())
     spec = {"model": model, "variant": variant, "dataset": dataset, "preset": settings.name,
             "model_fields": settings.model, "train_config": {**train_config.to_dict(), "progress": None},
             "data": settings.data_kwargs(),  # the content, not where it was read from (machines differ):
             "data_fingerprint": {k: v for k, v in data.fingerprint.items() if k != "source"}}
-    path = record_path(results_root, settings.name, dataset, model, variant, seed)
+    path = record_path(results_root, settings.name, dataset, model, variant, seed, sweep_lr)
     state_path = path.with_name(f"{path.stem}.{spec_hash(spec)}.train.pt")
 
     def run() -> dict:
@@ -64,7 +71,7 @@ def run_lm_experiment(model: str, variant: str | None = None, dataset: str = "wi
         final, epochs = history["epochs"][-1], history["epochs"]
         record = {
             "kind": "lm", "model": model, "variant": variant, "dataset": dataset, "preset": settings.name,
-            "seed": seed, "model_config": net.config.to_dict(), "train_config": train_config.to_dict(),
+            "seed": seed, "lr_sweep": sweep_lr is not None, "model_config": net.config.to_dict(), "train_config": train_config.to_dict(),
             "data": data.fingerprint,
             "params": net.num_params(),
             "mamba_backend": getattr(net, "backend", None),
