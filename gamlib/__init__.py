@@ -28,12 +28,15 @@ from .analysis.paper import PAPER, PAPER_TABLE1, PAPER_TABLE2, PAPER_TABLE3, pap
 from .analysis.params import paper_config_params
 from .analysis.stats import SPREAD_FACTOR, compare_to_spread, seed_summary, spread_sentence
 from .analysis.fits import fit_exponent, scaling_exponents
-from .analysis.tables import (display_study_table, display_table, lr_sweep_table, mean_std_text, scaling_frame,
-                              scaling_table, select_runs, study_runs, study_sentences, study_table, table1, table3)
+from .analysis.tables import (display_study_table, display_table, lr_sweep_sentences, lr_sweep_table, mean_std_text,
+                              scaling_frame, scaling_table, select_runs, study_runs, study_samples, study_sentences,
+                              study_table, table1, table3)
 from .analysis.scorecard import (CLAIMS, LINEAR_EXPONENT, SPEED_MARGIN, VERDICTS, committed_records, scorecard,
                                  scorecard_markdown)
-from .analysis.plots import draw_gam_block, plot_loss_curves, plot_scaling, plot_seed_points, save_figure
+from .analysis.plots import (draw_gam_block, plot_loss_curves, plot_lr_sweep, plot_scaling, plot_seed_points,
+                             save_figure)
 from .probes.gates import TOKEN_TYPES, gate_summary, gate_values, gates_by_token_type
 from .probes.receptive_field import changed_positions, memory_reach, receptive_field
-from .probes.recall import MQAR, RecallTask, accuracy_by_position_and_distance, make_recall_data, recall_accuracy
+from .probes.recall import (MQAR, RecallTask, accuracy_by_competitors, accuracy_by_position_and_distance,
+                            make_recall_data, recall_accuracy)
 from .widgets import VIEWS, GateExplorer, gate_figure

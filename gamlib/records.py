@@ -69,7 +69,8 @@ def spec_hash(spec: dict) -> str:
     return hashlib.sha256(json.dumps(spec, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
 
-REQUIRED_KEYS = {"lm": ("metrics", "provenance"), "recall": ("metrics", "accuracy", "accuracy_by_position", "provenance"),
+REQUIRED_KEYS = {"lm": ("metrics", "provenance"),
+                 "recall": ("metrics", "accuracy", "accuracy_by_position", "accuracy_by_competitors", "provenance"),
                  "scaling": ("rows", "provenance"), "benchmark": ("benchmark", "rows", "provenance")}
 
 

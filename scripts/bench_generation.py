@@ -11,7 +11,9 @@ field, the others' whole window) and 'recompute' (the whole cropped context, the
 position only), plus 'forward' (model(context): every position's logits, what generate() did before
 it had a state). Batch 1, random untrained weights (the cost does not depend on them), median (and
 first quartile) over --repeats rounds (a step is timed --step-burst times per round); every round runs
-every call once, in a random order, so drift of a shared machine spreads over all points. Writes a
+every call in a random order, so drift of a shared machine spreads over all points, and each back to back
+as a generation loop does: an untimed call first, so the model's weights are in cache (as the previous
+token leaves them), not evicted by the model timed before. Writes a
 record (kind 'benchmark') to results/<preset>/benchmarks/generation-cpu.json for notebook 12, and
 prints medians and ratios. About 2 minutes at the paper configuration on a 2-core CPU.
 """

@@ -4,6 +4,7 @@ Each row: the case, what is done, and the outcome the code must give (checked by
 The runs train the `quick` preset on a tiny dataset written to a temporary folder (seconds each).
 """
 import json
+import math
 import pickle
 import threading
 
@@ -12,6 +13,7 @@ import torch
 
 from gamlib.experiments import lm as lm_experiments
 from gamlib.experiments.lm import load_checkpoint, record_path, run_lm_experiment
+from gamlib.presets import get_preset
 from gamlib.records import SCHEMA_VERSION, UnreadableRecord, load_records, read_record, save_record
 
 WORDS = "the a cat dog sat ran on under mat tree and but it was big small red blue one two".split()
@@ -95,7 +97,7 @@ def failed_record_write_never_pairs_an_old_record_with_new_weights(run, tmp_path
         raise OSError("disk full")
     monkeypatch.setattr("gamlib.records.save_record", fail)
     with pytest.raises(OSError, match="disk full"):
-        run(checkpoint=True, lr=1e-3)  # new settings: new weights are written, then the record write fails
+        run(checkpoint=True, warmup_steps=3)  # new settings: new weights are written, then the record write fails
     monkeypatch.undo()
     with pytest.raises(FileNotFoundError, match="SHA-256 differs"):
         load_checkpoint(read_record(run.path))  # the old record does not accept the new weights
@@ -160,6 +162,23 @@ def finished_run_drops_its_training_state(run, tmp_path, monkeypatch):
     assert run.path.exists() and not list(run.path.parent.glob("*.train.pt"))
 
 
+def lr_sweep_run_never_takes_the_place_of_the_preset_run(run, tmp_path, monkeypatch):
+    first = run()
+    lr = get_preset("quick").train.lr
+    swept = run(lr=2 * lr)
+    sweep_path = record_path(tmp_path / "results", "quick", "wikitext2", "gam", "full", 0, sweep_lr=2 * lr)
+    assert swept["lr_sweep"] and not first["lr_sweep"] and swept["train_config"]["lr"] == 2 * lr
+    assert sweep_path.exists() and sweep_path.parent.parent.name == "lr-sweep"
+    assert read_record(run.path)["provenance"] == first["provenance"]  # the preset's record is untouched
+    assert run(lr=lr)["provenance"] == first["provenance"]  # the preset's own lr is the preset's run, reused
+
+
+def diverged_run_is_recorded_as_such(run, tmp_path, monkeypatch):
+    record = run(lr=1e6)  # far too high: the weights blow up and the loss becomes NaN
+    assert record["diverged"] and record["sample"] is None and math.isnan(record["metrics"]["val_loss"])
+    assert read_record(record_path(tmp_path / "results", "quick", "wikitext2", "gam", "full", 0, sweep_lr=1e6))["diverged"]
+
+
 CASES = [
     ("dataset text edited, same number of lines", "train again", "new spec hash and data hash: retrained",
      edited_text_is_retrained),
@@ -177,6 +196,10 @@ CASES = [
     ("a checkpoint holding a malicious pickle", "load_checkpoint", "refused (weights_only); no code runs",
      malicious_checkpoint_is_refused),
     ("a finished run", "look beside its record", "its training state is gone", finished_run_drops_its_training_state),
+    ("a finished run trained again at another lr", "an lr sweep", "a record of its own under lr-sweep/; the "
+     "preset's record untouched", lr_sweep_run_never_takes_the_place_of_the_preset_run),
+    ("a run whose loss becomes NaN (lr far too high)", "train it", "a record marked diverged, loss NaN, no sample "
+     "(sampling NaN logits would crash)", diverged_run_is_recorded_as_such),
 ]
 
 

@@ -172,6 +172,55 @@ def plot_seed_points(runs: pd.DataFrame, metric: str, label: str = "variant", pa
     return fig
 
 
+def plot_lr_sweep(sweep: pd.DataFrame, seeds: pd.DataFrame | None = None):
+    """Validation loss against learning rate (log scale), one line per model: an lr sweep (lr_sweep_table).
+
+    The preset's own lr is the dotted vertical line; each model's best lr a larger marker. `seeds`: the
+    preset's runs of the same models at its own lr (study_runs), drawn there as hollow dots, one per seed,
+    so a difference between lrs can be read against the spread between seeds. The unigram loss of the runs'
+    own data is the dotted grey line, or named in words when it lies far from the points. A run that diverged
+    (loss NaN) is an x at the top of the axes.
+    """
+    if sweep.empty:
+        raise ValueError("no lr sweep to plot: run scripts/study.py --lr-sweep first")
+    fig, ax = plt.subplots(figsize=(7, 4.2))
+    names = list(dict.fromkeys(_label(m, v) for m, v in zip(sweep["model"], sweep["variant"])))
+    for i, (name, group) in enumerate(sweep.groupby([_label(m, v) for m, v in zip(sweep["model"], sweep["variant"])],
+                                                     sort=False)):
+        colour = f"C{names.index(name)}"
+        ax.plot(group["lr"], group["val_loss"], "-o", color=colour, ms=5, label=name)
+        best = group[group["best"]]
+        ax.plot(best["lr"], best["val_loss"], "*", color=colour, ms=14)
+        if seeds is not None and len(seeds):
+            mine = seeds[[_label(m, v) == name for m, v in zip(seeds["model"], seeds["variant"])]]
+            lrs = [r["train_config"]["lr"] for r in mine["record"]]
+            ax.plot(lrs, mine["val_loss"], "o", mfc="none", color=colour, ms=8, alpha=0.8)
+    preset_lr = sweep.loc[sweep["preset_lr"], "lr"]
+    if len(preset_lr):
+        ax.axvline(float(preset_lr.iloc[0]), color="black", lw=0.8, ls=":", label="the preset's lr (Table 1)")
+    ax.set_xscale("log", base=2)
+    ticks = sorted(set(sweep["lr"]))
+    ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    _unigram_reference(ax, float(sweep["unigram_loss"].median()), sweep["val_loss"].min(), sweep["val_loss"].max())
+    diverged = sweep[sweep["val_loss"].isna()]
+    if len(diverged):
+        top = ax.get_ylim()[1]
+        for _, row in diverged.iterrows():
+            ax.plot([row["lr"]], [top], "x", color=f"C{names.index(_label(row['model'], row['variant']))}", ms=10,
+                    mew=2, clip_on=False)
+        ax.plot([], [], "x", color="grey", ms=9, mew=2, label="diverged (loss NaN)")
+    ax.plot([], [], "*", color="grey", ms=12, label="best lr of the model")
+    if seeds is not None and len(seeds):
+        ax.plot([], [], "o", mfc="none", color="grey", ms=8, label="Table 1's seeds at the preset's lr")
+    ax.set(xlabel="peak learning rate (log scale)", ylabel="validation loss (nats per token)",
+           title=f"lr sweep, seed {int(sweep['seed'].iloc[0])}, one run per point")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7.5, loc="best")
+    fig.tight_layout()
+    return fig
+
+
 def plot_scaling(frames: dict, value: str, ylabel: str):
     """Log-log `value` ('median_ms' | 'peak_mb') vs length, one panel per {title: scaling rows}.
 

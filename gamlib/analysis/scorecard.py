@@ -288,34 +288,38 @@ def _speed_findings(records, presets, factor: float, margin: float) -> list[dict
             findings.append(_finding(f"{settings.name} study runs", NOT_TESTABLE, "runs of a CPU study share the "
                                      "machine, so their times are not compared; its side-by-side training "
                                      "benchmark decides"))
-            findings += _benchmark_findings(records, settings, margin)
-            continue
-        for dataset in TABLE1_DATASETS:
-            where = f"{settings.name}/{dataset}"
-            runs = study_runs(records, "table1", [settings.name], dataset)
-            runs = runs.assign(on_device=[r["provenance"]["device"] for r in runs["record"]])
-            devices = sorted(set(runs["on_device"]))
-            for model, variant in baselines:
-                rows, setting, judged = [("gam", "full"), (model, variant)], f"{where} vs {_name(model, variant)}", []
-                for device in devices:
-                    summary = _summaries(runs[runs["on_device"] == device], ("tokens_per_s",))
-                    if not _lacking(summary, rows, settings.name):
-                        judged.append(_speed_pair(f"{setting} on {device}", summary[rows[0]], summary[rows[1]], factor)
-                                      | dict(preset=settings.name, dataset=dataset, versus=(model, variant),
-                                             device=device))
-                summary = _summaries(runs, ("tokens_per_s",))
-                other = summary.get((model, variant))
-                if model == "mamba" and other is not None and other.get("mamba_backend") != FAST_MAMBA:
-                    findings.append(_finding(setting, NOT_TESTABLE, f"ran on {other.get('mamba_backend')}, not "
-                                             f"{FAST_MAMBA}: not a fair speed test"))
-                elif judged:
-                    findings += judged
-                elif _lacking(summary, rows, settings.name) or not summary:
-                    findings.append(_untested(setting, where, summary, rows, settings.name, _speed_so_far))
-                else:
-                    findings.append(_finding(setting, NOT_TESTABLE, "no one device holds >= 2 seeds of both rows "
-                                             f"(devices: {', '.join(devices)})"))
+        else:
+            for dataset in TABLE1_DATASETS:
+                findings += _run_speed_findings(records, settings, dataset, baselines, factor)
         findings += _benchmark_findings(records, settings, margin)
+    return findings
+
+
+def _run_speed_findings(records, settings, dataset: str, baselines, factor: float) -> list[dict]:
+    """(c) from a GPU study's own runs on one dataset: GAM full vs each baseline, runs on one device compared."""
+    findings, where = [], f"{settings.name}/{dataset}"
+    runs = study_runs(records, "table1", [settings.name], dataset)
+    runs = runs.assign(on_device=[r["provenance"]["device"] for r in runs["record"]])
+    devices = sorted(set(runs["on_device"]))
+    for model, variant in baselines:
+        rows, setting, judged = [("gam", "full"), (model, variant)], f"{where} vs {_name(model, variant)}", []
+        for device in devices:
+            summary = _summaries(runs[runs["on_device"] == device], ("tokens_per_s",))
+            if not _lacking(summary, rows, settings.name):
+                judged.append(_speed_pair(f"{setting} on {device}", summary[rows[0]], summary[rows[1]], factor)
+                              | dict(preset=settings.name, dataset=dataset, versus=(model, variant), device=device))
+        summary = _summaries(runs, ("tokens_per_s",))
+        other = summary.get((model, variant))
+        if model == "mamba" and other is not None and other.get("mamba_backend") != FAST_MAMBA:
+            findings.append(_finding(setting, NOT_TESTABLE, f"ran on {other.get('mamba_backend')}, not "
+                                     f"{FAST_MAMBA}: not a fair speed test"))
+        elif judged:
+            findings += judged
+        elif _lacking(summary, rows, settings.name) or not summary:
+            findings.append(_untested(setting, where, summary, rows, settings.name, _speed_so_far))
+        else:
+            findings.append(_finding(setting, NOT_TESTABLE, "no one device holds >= 2 seeds of both rows "
+                                     f"(devices: {', '.join(devices)})"))
     return findings
 
 

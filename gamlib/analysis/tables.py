@@ -11,6 +11,7 @@ import warnings
 import pandas as pd
 
 from ..checks import check_choice
+from ..data import load_lm_data
 from ..models.config import GAM_VARIANTS
 from ..presets import ABLATION_VARIANTS, PRESETS, TABLE1_DATASETS, TABLE1_MODELS, get_preset
 from .paper import PAPER_TABLE1, PAPER_TABLE3
@@ -189,8 +190,9 @@ def lr_sweep_table(records: pd.DataFrame, preset: str = "cpu", dataset: str = "w
     seed (the preset's first) at every lr tried, the preset's own lr being that seed's Table 1 run.
 
     Columns: model, variant, seed, lr, preset_lr (the preset's own), val_loss, unigram_loss, below_unigram
-    (nats), best (the lowest val_loss of its model), path. Empty when no sweep record exists. Only runs whose
-    other settings are the preset's current ones count (matches_preset, lr aside)."""
+    (nats), best (the lowest val_loss of its model; a run that diverged has val_loss NaN and is never best),
+    path. Empty when no sweep record exists. Only runs whose other settings are the preset's current ones count
+    (matches_preset, lr aside)."""
     settings = get_preset(preset)
     seed = settings.seeds[0]
     columns = ["model", "variant", "seed", "lr", "preset_lr", "val_loss", "unigram_loss", "below_unigram", "best",
@@ -216,6 +218,76 @@ def lr_sweep_table(records: pd.DataFrame, preset: str = "cpu", dataset: str = "w
     table = table.sort_values(["_order", "lr"]).drop(columns="_order").reset_index(drop=True)
     best = table.groupby(["model", "variant"])["val_loss"].transform("min")
     return table.assign(best=table["val_loss"] == best)[columns]
+
+
+def lr_sweep_sentences(sweep: pd.DataFrame, study: pd.DataFrame, factor: float = SPREAD_FACTOR) -> list[str]:
+    """What an lr sweep shows, per model, in sentences computed from it: the loss at each lr, the best lr, and
+    whether the best lr's gain over the preset's exceeds `factor` x the model's seed std at the preset's lr
+    (study: the same preset's study_table for Table 1). One seed per lr: a gain within that spread could be
+    the seed's luck. A run whose loss became NaN is named as diverged."""
+    sentences = []
+    for (model, variant), group in sweep.groupby(["model", "variant"], sort=False):
+        at = {lr: loss for lr, loss in zip(group["lr"], group["val_loss"])}
+        ours = group[group["preset_lr"]]
+        best = group[group["best"]].iloc[0]
+        text = f"{model} {variant}: " + ", ".join(
+            f"lr {lr:g} " + ("diverged (loss NaN)" if math.isnan(loss) else f"{loss:.4f}") for lr, loss in at.items())
+        text += f"; below the unigram loss by {best['below_unigram']:.2f} nats at its best lr, {best['lr']:g}"
+        if ours.empty:
+            sentences.append(text + ".")
+            continue
+        gain = float(ours["val_loss"].iloc[0]) - float(best["val_loss"])
+        row = study[(study["model"] == model) & (study["variant"] == variant)]
+        std = float(row["val_loss_std"].iloc[0]) if len(row) and int(row["n"].iloc[0]) >= 2 else math.nan
+        if best["preset_lr"]:
+            text += " (the preset's lr)."
+        elif math.isnan(std):
+            text += f": {gain:.4f} nats lower than at the preset's lr (no seed spread to compare with)."
+        else:
+            text += (f": {gain:.4f} nats lower than at the preset's lr, {'beyond' if gain > factor * std else 'within'} "
+                     f"{factor:g} × its seed std there ({factor * std:.4f}).")
+        sentences.append(text)
+    best = sweep[sweep["best"]].sort_values("val_loss")
+    ranked = study[study["n"] > 0].sort_values("val_loss_mean")
+    if len(best) > 1:
+        names = [f"{m} {v}" for m, v in zip(best["model"], best["variant"])]
+        sentences.append("at each model's best lr, one run each: " + "; ".join(
+            f"{name} {loss:.4f} (lr {lr:g})" for name, loss, lr in zip(names, best["val_loss"], best["lr"]))
+            + ". Table 1 at the preset's lr, mean over seeds: " + "; ".join(
+            f"{m} {v} {loss:.4f}" for m, v, loss in zip(ranked["model"], ranked["variant"], ranked["val_loss_mean"]))
+            + (". The same order." if names == [f"{m} {v}" for m, v in zip(ranked["model"], ranked["variant"])
+                                                if f"{m} {v}" in names] else ". A different order."))
+    return sentences
+
+
+def study_samples(records: pd.DataFrame, presets=("cpu", "paper"), dataset: str = "wikitext2", seed: int = 0,
+                  data_dir=None, best_lr: bool = False) -> pd.DataFrame:
+    """The text each study run generated at the end of its training (prompt "The", 30 tokens, temperature 0.8,
+    top-k 40: experiments.lm.sample_text), side by side: one row per Table 1 model of each preset that has a
+    record of `seed` on `dataset`, with its lr and validation loss; best_lr=True: instead, each model's run at its
+    best lr in the preset's lr sweep (lr_sweep_table; presets without a sweep give no rows). Records written
+    before samples were decoded readably hold the raw pieces ("V al k y ri a"): they are rejoined with the
+    preset's detokenizer (Detokenizer.rejoin), which needs that preset's tokenizer and data (built, then cached)."""
+    chosen = []  # (preset, record)
+    for preset in presets:
+        if best_lr:
+            sweep = lr_sweep_table(records, preset, dataset)
+            by_path = dict(zip(records["path"], records["record"]))
+            chosen += [(preset, by_path[path]) for path in (sweep.loc[sweep["best"], "path"] if len(sweep) else ())]
+        else:
+            runs = study_runs(records, "table1", (preset,), dataset)
+            chosen += [(preset, r) for r in runs.loc[runs["seed"] == seed, "record"]]
+    rows, detokenizers = [], {}
+    for preset, record in chosen:
+        if preset not in detokenizers:
+            detokenizers[preset] = load_lm_data(dataset, data_dir=data_dir, **get_preset(preset).data_kwargs()).detokenizer
+        try:
+            text = detokenizers[preset].rejoin(record["sample"])
+        except ValueError:  # not a raw decode: already readable
+            text = record["sample"]
+        rows.append(dict(preset=preset, model=record["model"], variant=record["variant"],
+                         lr=record["train_config"]["lr"], val_loss=record["metrics"]["val_loss"], sample=text))
+    return pd.DataFrame(rows, columns=["preset", "model", "variant", "lr", "val_loss", "sample"])
 
 
 def _paper_reported(table: str, dataset: str, model: str, variant: str) -> tuple[float, float, float]:

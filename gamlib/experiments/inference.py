@@ -88,10 +88,12 @@ def measure_generation(models, fields: dict, contexts, *, repeats: int = 7, warm
     generate() makes for the token after c tokens (next_token_call), tokens_per_s, params, window
     (positions run through the blocks), state_bytes (the state after that token; None where none is
     kept) and, on CPU, peak_bytes: the state plus everything the call allocates, by cpu_peak_bytes (the
-    weights are not counted). Every (model, mode, c) call runs once per round (a one-position step
-    `step_burst` times: it is cheap and noisy), in a fresh random order each round, so drift of a shared
-    machine spreads over all points. Fresh untrained models (the cost does not depend on the weights),
-    in eval mode, under no_grad.
+    weights are not counted). Each round runs every (model, mode, c) in a fresh random order, so drift of a
+    shared machine spreads over all points; and each runs as generation does, back to back: one untimed
+    call first (the previous token's, which leaves that model's weights in cache; without it every call
+    would pay for re-reading weights another model evicted), then its timed calls (a one-position step
+    `step_burst` times: it is cheap and noisy). Fresh untrained models (the cost does not depend on the
+    weights), in eval mode, under no_grad.
     """
     device = torch.device(device)
     nets = {}
@@ -107,19 +109,20 @@ def measure_generation(models, fields: dict, contexts, *, repeats: int = 7, warm
             for mode in GENERATION_MODES:
                 calls[name, variant, mode, c] = next_token_call(net, ids, mode)
     times = {key: [] for key in calls}
-    # one round: every call once, a one-position step `step_burst` times (cheap and noisy), in a fresh random
-    # order, so that a slow spell of a shared machine hits all points alike and samples are not correlated
-    order = [key for key, (_, _, window) in calls.items() for _ in range(step_burst if window == 1 else 1)]
+    order = list(calls)
     shuffle = random.Random(seed)
     for i in range(warmup + repeats):
         shuffle.shuffle(order)
         for key in order:
-            sync(device)
-            start = time.perf_counter()
-            calls[key][0]()
-            sync(device)
-            if i >= warmup:
-                times[key].append((time.perf_counter() - start) * 1000)
+            call, _, window = calls[key]
+            call()  # the previous token: this model's weights are in cache, as in a generation loop
+            for _ in range(step_burst if window == 1 else 1):
+                sync(device)
+                start = time.perf_counter()
+                call()
+                sync(device)
+                if i >= warmup:
+                    times[key].append((time.perf_counter() - start) * 1000)
     rows = []
     for (name, variant, mode, c), (call, state, window) in calls.items():
         net = nets[name, variant]
@@ -161,7 +164,7 @@ def run_generation_benchmark(preset: str = "paper", contexts=None, models=GENERA
     models = [tuple(m) for m in models]
     spec = {"kind": "benchmark", "benchmark": "generation", "preset": settings.name, "fields": fields,
             "models": models, "contexts": contexts, "repeats": repeats, "warmup": warmup, "step_burst": step_burst,
-            "batch_size": 1,
+            "batch_size": 1, "timing": "back to back: one untimed call, then the timed ones",
             "num_threads": num_threads, "device": device, "torch": torch.__version__, "seed": seed}
     path = benchmark_path("generation", settings.name, device, results_root)
 

@@ -9,6 +9,7 @@ grids of gamlib.presets. From the shell:
 from __future__ import annotations
 
 import argparse
+import math
 import statistics
 import time
 from dataclasses import replace
@@ -69,9 +70,11 @@ def run_lm_experiment(model: str, variant: str | None = None, dataset: str = "wi
         started = time.perf_counter()
         history = fit(net, data.train, data.validation, train_config, state_path, save_every_steps)
         final, epochs = history["epochs"][-1], history["epochs"]
+        diverged = not math.isfinite(final["val_loss"])  # e.g. an lr too high: the record keeps the NaN
         record = {
             "kind": "lm", "model": model, "variant": variant, "dataset": dataset, "preset": settings.name,
-            "seed": seed, "lr_sweep": sweep_lr is not None, "model_config": net.config.to_dict(), "train_config": train_config.to_dict(),
+            "seed": seed, "lr_sweep": sweep_lr is not None, "diverged": diverged,
+            "model_config": net.config.to_dict(), "train_config": train_config.to_dict(),
             "data": data.fingerprint,
             "params": net.num_params(),
             "mamba_backend": getattr(net, "backend", None),
@@ -84,7 +87,7 @@ def run_lm_experiment(model: str, variant: str | None = None, dataset: str = "wi
                 "tokens_per_s": statistics.median(e["tokens_per_s"] for e in epochs),
             },
             "history": history,
-            "sample": sample_text(net, data, seed),
+            "sample": None if diverged else sample_text(net, data, seed),  # NaN logits: nothing to sample
             "wall_s": time.perf_counter() - started,
             "provenance": provenance(history["device"]),
         }

@@ -10,13 +10,14 @@ from ..models.config import DEFAULT_VARIANTS
 from ..models.registry import build_model
 from ..paths import results_dir
 from ..presets import get_preset
-from ..probes.recall import (RecallTask, accuracy_by_distance, accuracy_by_position_and_distance, greedy_answers,
-                             make_recall_data)
+from ..probes.recall import (RecallTask, accuracy_by_competitors, accuracy_by_distance,
+                             accuracy_by_position_and_distance, greedy_answers, make_recall_data)
 from ..records import find_or_run, provenance
 from ..runtime import seed_everything
 from ..training.loop import fit
 
 _cached_recall_data = functools.lru_cache(maxsize=4)(make_recall_data)  # the same sequences for every model
+SCORES = ("distance", "position and distance", "competitors and distance")  # the splits a record keeps
 
 
 def run_recall_experiment(model: str, variant: str | None = None, preset: str = "auto", seed: int = 0,
@@ -35,7 +36,7 @@ def run_recall_experiment(model: str, variant: str | None = None, preset: str = 
     fields = {**settings.model, "vocab_size": task.vocab_size, "block_size": task.seq_len, "dropout": 0.0}
     spec = {"kind": "recall", "model": model, "variant": variant, "preset": settings.name, "fields": fields,
             "task": asdict(task), "train_sequences": train_sequences, "eval_sequences": eval_sequences,
-            "train_config": {**train_config.to_dict(), "progress": None}}
+            "train_config": {**train_config.to_dict(), "progress": None}, "scores": SCORES}
     path = results_dir(results_root) / settings.name / "recall" / task.name / f"{model}-{variant}-seed{seed}.json"
 
     def run() -> dict:
@@ -55,6 +56,7 @@ def run_recall_experiment(model: str, variant: str | None = None, preset: str = 
             "mamba_backend": getattr(net, "backend", None),
             "accuracy": accuracy,
             "accuracy_by_position": accuracy_by_position_and_distance(answers, test.chunks.targets, test.distance),
+            "accuracy_by_competitors": accuracy_by_competitors(answers, test),
             "metrics": {"val_loss": history["epochs"][-1]["val_loss"],
                         "mean_accuracy": statistics.mean(row["accuracy"] for row in accuracy),
                         "tokens_per_s": statistics.median(e["tokens_per_s"] for e in history["epochs"])},

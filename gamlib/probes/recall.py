@@ -6,6 +6,7 @@
     make_recall_data        sequences of the task, deterministic for a seed
     recall_accuracy         a model's greedy answers at the query positions, scored by distance
     accuracy_by_position_and_distance   the same within spans of query positions (what a layout prior shows)
+    accuracy_by_competitors the same split by how many other facts sit at another distance of the task
 
 Training a model on it, as a run record, is gamlib.experiments.recall.
 """
@@ -117,8 +118,9 @@ def _layout(task: RecallTask, rng: random.Random, attempts: int = 100):
                 starts = [p for p in candidates if fits(j, p, p + w - 1 + d)]
                 if starts:
                     p = rng.choice(starts)
-                    where[j] = p
-                    free[p:p + w] = [False] * w
+                    if j not in where:  # the pair's first query places the fact
+                        where[j] = p
+                        free[p:p + w] = [False] * w
                     free[p + w - 1 + d] = False
                     queries.append((p + w - 1 + d, j, d))
                     break
@@ -184,6 +186,31 @@ def accuracy_by_position_and_distance(predictions: torch.Tensor, targets: torch.
         span = torch.arange(T)[band[0] == b]
         rows += [{"positions": f"{int(span[0])}-{int(span[-1])}", **row}
                  for row in accuracy_by_distance(predictions[where], targets[where], distance[where])]
+    return rows
+
+
+def accuracy_by_competitors(predictions: torch.Tensor, data: RecallData) -> list[dict]:
+    """accuracy_by_distance split by a question's competitors ("competitors": 0, 1 or 2 for two or more).
+
+    A question at distance d finds its answer-bearing token (the value, or the one-token fact) d positions back. A
+    competitor is another fact's answer-bearing token at an offset o back that is also one of the task's
+    distances, o != d: a model that answers "the value o positions back, for an o I was trained on" cannot tell
+    the two apart without matching the key. Predictions and the data's tensors are (N, T).
+    """
+    task, inputs, distance = data.task, data.chunks.inputs, data.distance
+    first_answer = 1 + task.num_keys + (task.num_values if task.fact_tokens == 1 else 0)
+    is_answer = inputs >= first_answer                                  # value (MQAR) or pair tokens (N, T)
+    competitors = torch.zeros_like(distance)
+    for o in task.distances:
+        back = torch.zeros_like(is_answer)
+        back[:, o:] = is_answer[:, :-o]                                  # an answer-bearing token o positions back
+        competitors += (back & (distance > 0) & (distance != o)).long()
+    competitors = competitors.clamp(max=2)
+    rows = []
+    for count in (0, 1, 2):
+        where = competitors == count
+        rows += [{"competitors": count, **row}
+                 for row in accuracy_by_distance(predictions[where], data.chunks.targets[where], distance[where])]
     return rows
 
 

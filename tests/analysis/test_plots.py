@@ -4,9 +4,10 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from gamlib.analysis.plots import draw_gam_block, plot_loss_curves, plot_seed_points  # noqa: E402
+from gamlib.analysis.plots import draw_gam_block, plot_loss_curves, plot_lr_sweep, plot_seed_points  # noqa: E402
 from gamlib.models.config import GAMConfig  # noqa: E402
 from gamlib.models.gam import GAMBlock  # noqa: E402
 
@@ -78,3 +79,21 @@ def test_seed_points_label_axes_in_words_and_start_rates_at_zero(tmp_path, fake_
     assert not _lines(fig.axes[0], "unigram")
     assert any("unigram loss (no context) 9.000" in t.get_text() for t in fig.axes[0].texts)
     plt.close(fig)
+
+
+def test_lr_sweep_plots_loss_against_lr_with_the_preset_lr_and_each_seed(tmp_path, fake_record, write_records):
+    sweep = pd.DataFrame(dict(model=["gam"] * 4, variant=["full"] * 4, seed=[0] * 4, lr=[1e-3, 2e-3, 4e-3, 8e-3],
+                              preset_lr=[False, True, False, False], val_loss=[5.4, 5.3, 5.35, float("nan")],
+                              unigram_loss=[6.4] * 4, below_unigram=[1.0, 1.1, 1.05, float("nan")],
+                              best=[False, True, False, False], path=[""] * 4))
+    seeds = write_records(tmp_path, [fake_record("gam", "full", s, 5.3 + s / 100, preset="cpu") for s in range(3)])
+    seeds["record"] = [{**r, "train_config": {"lr": 2e-3}} for r in seeds["record"]]
+    fig = plot_lr_sweep(sweep, seeds)
+    ax = fig.axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["0.001", "0.002", "0.004", "0.008"]
+    assert ax.get_xscale() == "log" and ax.get_ylabel() == "validation loss (nats per token)"
+    assert _lines(ax, "the preset's lr") and _lines(ax, "diverged")
+    assert any(line.get_label() == "gam full" and list(line.get_ydata())[:3] == [5.4, 5.3, 5.35] for line in ax.lines)
+    plt.close(fig)
+    with pytest.raises(ValueError, match="no lr sweep"):
+        plot_lr_sweep(sweep.iloc[:0])

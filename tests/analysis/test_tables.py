@@ -1,11 +1,13 @@
 """gamlib.analysis.tables: Table 1 from seed records, display formatting, and what is missing named;
 the committed studies side by side (study_table) from whatever records a preset has."""
 import math
+import warnings
 
 import pytest
 
-from gamlib.analysis.tables import (display_study_table, display_table, matches_preset, mean_std_text, select_runs,
-                                   study_runs, study_sentences, study_table, table1, table3)
+from gamlib.analysis.tables import (display_study_table, display_table, lr_sweep_sentences, lr_sweep_table,
+                                   matches_preset, mean_std_text, select_runs, study_runs, study_sentences, study_table,
+                                   table1, table3)
 from gamlib.presets import get_preset
 from gamlib.records import SCHEMA_VERSION, load_records, save_record
 
@@ -142,3 +144,47 @@ def test_a_record_trained_under_older_preset_settings_is_left_out_and_named(tmp_
     with pytest.warns(UserWarning, match=r"left out 1 record\(s\) trained with settings their preset no longer has"):
         runs = study_runs(records, "table1", presets=("cpu",))
     assert list(runs["seed"]) == [0] and runs.attrs["stale"][0].endswith("gam-full-seed1.json")
+
+
+def _sweep_record(fake_record, model, variant, seed, loss, lr=None):
+    """A cpu-preset record with the preset's settings; lr: an lr sweep's run (marked lr_sweep)."""
+    settings = get_preset("cpu")
+    record = fake_record(model, variant, seed, loss, preset="cpu", unigram=6.4)
+    record["model_config"] = {**settings.model, "vocab_size": settings.vocab_size}
+    record["train_config"] = {**settings.train.to_dict(), "seed": seed, "lr": lr or settings.train.lr}
+    record["lr_sweep"] = lr is not None
+    return record
+
+
+def test_an_lr_sweep_is_kept_out_of_the_study_and_read_on_its_own(tmp_path, fake_record):
+    table1 = [_sweep_record(fake_record, "gam", "full", s, loss) for s, loss in enumerate([5.30, 5.32, 5.34])]
+    table1 += [_sweep_record(fake_record, "mamba", "paper", s, loss) for s, loss in enumerate([5.8, 5.6, 6.0])]
+    sweep = [_sweep_record(fake_record, "gam", "full", 0, 5.40, lr=1e-3), _sweep_record(fake_record, "gam", "full", 0,
+                                                                                        5.35, lr=4e-3),
+             _sweep_record(fake_record, "mamba", "paper", 0, 5.50, lr=1e-3),
+             _sweep_record(fake_record, "mamba", "paper", 0, float("nan"), lr=4e-3)]
+    for r in table1:
+        save_record(r, tmp_path / "cpu" / "wikitext2" / f"{r['model']}-{r['variant']}-seed{r['seed']}.json")
+    for r in sweep:
+        save_record(r, tmp_path / "cpu" / "lr-sweep" / "wikitext2"
+                    / f"{r['model']}-{r['variant']}-lr{r['train_config']['lr']:g}-seed0.json")
+    records = load_records(tmp_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a sweep's records are not stale ones: no warning
+        runs = study_runs(records, "table1", presets=("cpu",))
+    assert len(runs) == 6 and not runs["record"].map(lambda r: r["lr_sweep"]).any()
+    table = lr_sweep_table(records, "cpu")
+    assert list(zip(table["model"], table["lr"])) == [("gam", 1e-3), ("gam", 2e-3), ("gam", 4e-3),
+                                                      ("mamba", 1e-3), ("mamba", 2e-3), ("mamba", 4e-3)]
+    assert list(table["preset_lr"]) == [False, True, False] * 2
+    assert table.loc[table["best"], "lr"].tolist() == [2e-3, 1e-3]
+    assert table["below_unigram"].tolist()[0] == pytest.approx(6.4 - 5.40)
+    study = study_table(records, "table1", presets=("cpu",))
+    text = lr_sweep_sentences(table, study)
+    assert text[0] == ("gam full: lr 0.001 5.4000, lr 0.002 5.3000, lr 0.004 5.3500; below the unigram loss by "
+                       "1.10 nats at its best lr, 0.002 (the preset's lr).")
+    assert text[1].startswith("mamba paper: lr 0.001 5.5000, lr 0.002 5.8000, lr 0.004 diverged (loss NaN);")
+    assert text[1].endswith("0.3000 nats lower than at the preset's lr, within 2 × its seed std there (0.4000).")
+    assert text[2] == ("at each model's best lr, one run each: gam full 5.3000 (lr 0.002); mamba paper 5.5000 (lr 0.001). "
+                       "Table 1 at the preset's lr, mean over seeds: gam full 5.3200; mamba paper 5.8000. The same order.")
+    assert lr_sweep_table(load_records(tmp_path / "cpu" / "wikitext2"), "cpu").empty  # Table 1 alone: no sweep

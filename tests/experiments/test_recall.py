@@ -11,6 +11,7 @@ def test_recall_run_writes_and_reuses_a_record(tmp_path, recall_task):
     assert (tmp_path / "quick" / "recall" / recall_task.name / "gam-full-seed0.json").exists()
     by_position = record["accuracy_by_position"]
     assert sum(row["queries"] for row in by_position) == sum(row["queries"] for row in record["accuracy"]) == 16 * 8
+    assert sum(row["queries"] for row in record["accuracy_by_competitors"]) == 16 * 8
     assert run_recall_experiment("gam", "full", **kwargs)["provenance"] == record["provenance"]  # reused
     table = load_records(tmp_path, kind="recall")
     assert len(table) == 1 and table.loc[0, "record"]["accuracy"] == record["accuracy"]

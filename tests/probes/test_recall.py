@@ -3,8 +3,9 @@ import pytest
 import torch
 
 from gamlib.models.registry import build_model
-from gamlib.probes.recall import (RecallTask, accuracy_by_distance, accuracy_by_position_and_distance, make_recall_data,
-                                  recall_accuracy)
+from gamlib.data import TokenChunks
+from gamlib.probes.recall import (RecallData, RecallTask, accuracy_by_competitors, accuracy_by_distance,
+                                  accuracy_by_position_and_distance, make_recall_data, recall_accuracy)
 
 
 def test_recall_data_shapes_answers_and_distances(recall_task):
@@ -61,6 +62,28 @@ def test_accuracy_by_position_splits_the_sequence_into_equal_spans():
         {"positions": "0-1", "distance": 1, "queries": 1, "correct": 1, "accuracy": 1.0},
         {"positions": "2-3", "distance": 2, "queries": 1, "correct": 0, "accuracy": 0.0},
         {"positions": "4-5", "distance": 2, "queries": 1, "correct": 1, "accuracy": 1.0}]
+
+
+def test_a_competitor_is_another_fact_at_another_of_the_task_distances():
+    task = RecallTask(seq_len=16, num_keys=4, num_values=4, pairs=2, queries=2, distances=(1, 2, 4), fact_tokens=2)
+    k, v = task.key, task.value
+    # k0 v1 k2 v3 . k0 . k2: k0 asked at position 5 (its value 4 back; k2's value 2 back, a task distance: a
+    # competitor), k2 asked at position 7 (its value 4 back; k0's value 6 back, not a task distance: none)
+    inputs = torch.tensor([[k(0), v(1), k(2), v(3), 0, k(0), 0, k(2)] + [0] * 8])
+    targets = torch.full_like(inputs, -100)
+    distance = torch.zeros_like(inputs)
+    targets[0, 5], distance[0, 5] = v(1), 4     # value at position 1: 4 back; v3 at 3 is 2 back (competitor)
+    targets[0, 7], distance[0, 7] = v(3), 4     # value at 3: 4 back; v1 at 1 is 6 back (not a task distance)
+    data = RecallData(TokenChunks(inputs, targets), distance, task)
+    predictions = torch.zeros_like(inputs)
+    predictions[0, 5] = v(3)                    # fooled by the competitor
+    predictions[0, 7] = v(3)
+    assert accuracy_by_competitors(predictions, data) == [
+        {"competitors": 0, "distance": 4, "queries": 1, "correct": 1, "accuracy": 1.0},
+        {"competitors": 1, "distance": 4, "queries": 1, "correct": 0, "accuracy": 0.0}]
+    everything = make_recall_data(task, 50, seed=0)
+    rows = accuracy_by_competitors(everything.chunks.targets, everything)   # perfect answers
+    assert sum(r["queries"] for r in rows) == 50 * task.queries and all(r["accuracy"] == 1.0 for r in rows)
 
 
 def test_accuracy_by_distance_on_a_toy():
