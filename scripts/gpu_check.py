@@ -122,7 +122,7 @@ def extrapolate(rows: list[dict]) -> list[str]:
     paper = get_preset("paper")
     rate = {(r["model"], r["variant"]): r.get("tokens_per_s") for r in rows if r["precision"] == "fp32"}
     total, missing = 0.0, set()
-    for model, variant, dataset, _seed in estimate.training_runs("paper", paper.seeds, ("table1", "table3")):
+    for model, variant, dataset, *_ in estimate.training_runs("paper", paper.seeds, ("table1", "table3")):
         speed = rate.get((model, variant))
         if not speed:
             missing.add(f"{model} {variant}")

@@ -275,7 +275,7 @@ def print_estimate(preset_name: str, seeds, tables, gpus, mamba_backend: str, ou
     precision = preset.train.precision
     runs = training_runs(preset.name, seeds, tables, datasets, models)
     estimates = {}
-    for m, v, d, _ in runs:
+    for m, v, d, *_ in runs:
         if (m, v, d) not in estimates:
             estimates[(m, v, d)] = estimate_run(preset, m, v, d, mamba_backend)
     def p(*parts):

@@ -99,3 +99,10 @@ def test_gpu_classes_are_recognised_by_name(monkeypatch, name, expected):
     monkeypatch.setattr(estimate.torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(estimate.torch.cuda, "get_device_name", lambda index=0: name)
     assert estimate.detect_gpu_class() == expected
+
+
+def test_an_lr_sweep_trains_the_first_seed_of_each_table1_model_at_each_rate():
+    runs = estimate.lr_sweep_runs("cpu", (1e-3, 4e-3), seed=0)
+    assert len(runs) == 4 * 3 and {r[4] for r in runs} == {1e-3, None, 4e-3}  # None: the preset's own lr
+    assert [r[0] for r in runs][-6:] == ["mamba"] * 6 and {r[2:4] for r in runs} == {("wikitext2", 0)}
+    assert estimate.lr_sweep_runs("cpu", (2e-3,), 0, models=[("gam", "full")]) == [("gam", "full", "wikitext2", 0, None)]
