@@ -55,7 +55,8 @@ def run_lm_experiment(model: str, variant: str | None = None, dataset: str = "wi
     settings = get_preset(preset)
     variant = variant or DEFAULT_VARIANTS.get(model, "")
     sweep_lr = None if lr is None or lr == settings.train.lr else lr
-    train_config = replace(settings.train, seed=seed, progress=progress, lr=lr or settings.train.lr, **train_overrides)
+    train_config = replace(settings.train, seed=seed, progress=progress, lr=settings.train.lr if lr is None else lr,
+                           **train_overrides)
     data = load_lm_data(dataset, data_dir=data_dir, **settings.data_kwargs())
     spec = {"model": model, "variant": variant, "dataset": dataset, "preset": settings.name,
             "model_fields": settings.model, "train_config": {**train_config.to_dict(), "progress": None},
