@@ -50,6 +50,21 @@ def gamlib_version() -> str | None:
         return None
 
 
+def processor() -> str:
+    """The CPU's model name (with family and model where Linux gives them) and how many CPUs this process sees."""
+    fields = {}
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            key, _, value = line.partition(":")
+            fields.setdefault(key.strip(), value.strip())
+    except OSError:  # not Linux
+        pass
+    name = fields.get("model name") or platform.processor() or platform.machine() or "unknown CPU"
+    if "cpu family" in fields and "model" in fields:
+        name += f" (family {fields['cpu family']}, model {fields['model']})"
+    return f"{name}, {len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count()} CPUs"
+
+
 def provenance(device_name: str) -> dict:
     """Where and with what a run happened."""
     return {
@@ -58,6 +73,7 @@ def provenance(device_name: str) -> dict:
         "cuda": torch.version.cuda,
         "python": sys.version.split()[0],
         "platform": platform.platform(),
+        "processor": processor(),
         "gamlib": gamlib_version(),
         "git_commit": git_commit(),
         "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),

@@ -14,7 +14,8 @@ import torch
 from gamlib.experiments import lm as lm_experiments
 from gamlib.experiments.lm import load_checkpoint, record_path, run_lm_experiment
 from gamlib.presets import get_preset
-from gamlib.records import SCHEMA_VERSION, UnreadableRecord, load_records, read_record, save_record
+from gamlib.records import (SCHEMA_VERSION, UnreadableRecord, load_records, processor, provenance, read_record,
+                            save_record)
 
 WORDS = "the a cat dog sat ran on under mat tree and but it was big small red blue one two".split()
 
@@ -206,3 +207,9 @@ CASES = [
 @pytest.mark.parametrize("case,action,outcome,check", CASES, ids=[c[0] for c in CASES])
 def test_case(case, action, outcome, check, run, tmp_path, monkeypatch):
     check(run, tmp_path, monkeypatch)
+
+
+def test_provenance_names_the_processor():
+    """Benchmarks from different machines can be told apart: the CPU's model and count are recorded."""
+    named = provenance("cpu")["processor"]
+    assert named == processor() and named.endswith(" CPUs") and not named.startswith(",")

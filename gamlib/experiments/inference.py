@@ -32,6 +32,9 @@ from .measure import cpu_peak_bytes, gam_block_flops, matmul_rate, measure_memor
 
 GENERATION_MODELS = (("gam", "full"), ("transformer", "sdpa"), ("mamba", "paper"))
 GENERATION_MODES = ("step", "recompute", "forward")  # forward: model(context), as generate() did before the state
+# The weights' memory order (LanguageModel.use_generation_layout): PyTorch's default, row by row, with every
+# mode; and the generation layout, with the two modes generate() runs.
+LAYOUT_MODES = {"default": GENERATION_MODES, "generation": ("step", "recompute")}
 PAPER_CONTEXTS = (64, 128, 192, 256, 320, 512)  # tokens read before the next one; 256 = block_size
 BLOCK_SEQ_LENS = (256, 512, 1024, 2048, 4096, 8192)
 
@@ -81,33 +84,36 @@ def next_token_call(model, ids: torch.Tensor, mode: str):
 @torch.no_grad()
 def measure_generation(models, fields: dict, contexts, *, repeats: int = 7, warmup: int = 2, step_burst: int = 5,
                        batch_size: int = 1, device: str = "cpu", seed: int = 0) -> list[dict]:
-    """Per-token cost of each (model, variant) in each mode at each context length c, on random ids.
+    """Per-token cost of each (model, variant) in each layout and mode at each context length c, on random ids.
 
-    One row per model, mode and c: median_ms, p25_ms (its first quartile: on a shared machine the times
-    are often bimodal, and the quartile is less moved by other processes) and times_ms of the call
+    One row per model, layout (LAYOUT_MODES: the same weights in PyTorch's default memory order and in
+    use_generation_layout's), mode and c: median_ms, p25_ms (its first quartile: on a shared machine the
+    times are often bimodal, and the quartile is less moved by other processes) and times_ms of the call
     generate() makes for the token after c tokens (next_token_call), tokens_per_s, params, window
     (positions run through the blocks), state_bytes (the state after that token; None where none is
     kept) and, on CPU, peak_bytes: the state plus everything the call allocates, by cpu_peak_bytes (the
-    weights are not counted). Each round runs every (model, mode, c) in a fresh random order, so drift of a
-    shared machine spreads over all points; and each runs as generation does, back to back: one untimed
-    call first (the previous token's, which leaves that model's weights in cache; without it every call
-    would pay for re-reading weights another model evicted), then its timed calls (a one-position step
-    `step_burst` times: it is cheap and noisy). Fresh untrained models (the cost does not depend on the
-    weights), in eval mode, under no_grad.
+    weights are not counted). Each round runs every (model, layout, mode, c) in a fresh random order, so
+    drift of a shared machine spreads over all points; and each runs as generation does, back to back: one
+    untimed call first (the previous token's, which leaves that model's weights in cache; without it every
+    call would pay for re-reading weights another model evicted), then its timed calls (a one-position
+    step `step_burst` times: it is cheap and noisy). Fresh untrained models (the cost does not depend on
+    the weights), in eval mode, under no_grad.
     """
     device = torch.device(device)
     nets = {}
     for name, variant in models:
-        torch.manual_seed(seed)
-        extra = {"backend": "mambapy"} if name == "mamba" and device.type == "cpu" else {}
-        nets[name, variant] = build_model(name, variant, **fields, **extra).to(device).eval()
+        for layout in LAYOUT_MODES:
+            torch.manual_seed(seed)  # the same weights in both layouts
+            extra = {"backend": "mambapy"} if name == "mamba" and device.type == "cpu" else {}
+            net = build_model(name, variant, **fields, **extra).to(device).eval()
+            nets[name, variant, layout] = net.use_generation_layout() if layout == "generation" else net
     generator = torch.Generator().manual_seed(seed)
-    calls = {}                                      # (model, variant, mode, c) -> (call, state, window)
+    calls = {}                                      # (model, variant, layout, mode, c) -> (call, state, window)
     for c in contexts:
         ids = torch.randint(0, fields["vocab_size"], (batch_size, c), generator=generator).to(device)
-        for (name, variant), net in nets.items():
-            for mode in GENERATION_MODES:
-                calls[name, variant, mode, c] = next_token_call(net, ids, mode)
+        for (name, variant, layout), net in nets.items():
+            for mode in LAYOUT_MODES[layout]:
+                calls[name, variant, layout, mode, c] = next_token_call(net, ids, mode)
     times = {key: [] for key in calls}
     order = list(calls)
     shuffle = random.Random(seed)
@@ -124,16 +130,17 @@ def measure_generation(models, fields: dict, contexts, *, repeats: int = 7, warm
                 if i >= warmup:
                     times[key].append((time.perf_counter() - start) * 1000)
     rows = []
-    for (name, variant, mode, c), (call, state, window) in calls.items():
-        net = nets[name, variant]
-        median_ms = statistics.median(times[name, variant, mode, c])
+    for (name, variant, layout, mode, c), (call, state, window) in calls.items():
+        net = nets[name, variant, layout]
+        measured = times[name, variant, layout, mode, c]
+        median_ms = statistics.median(measured)
         state_bytes = nbytes(call()[1]) if state is not None else None  # the state after this token
         peak = cpu_peak_bytes(call, list(_tensors(state))) if device.type == "cpu" else None
-        rows.append(dict(model=name, variant=variant, mode=mode, context=c, window=window,
+        rows.append(dict(model=name, variant=variant, layout=layout, mode=mode, context=c, window=window,
                          receptive_field=net.receptive_field, params=net.num_params(),
                          past_block_size=c > fields["block_size"], median_ms=median_ms,
-                         p25_ms=float(np.percentile(times[name, variant, mode, c], 25)),
-                         times_ms=times[name, variant, mode, c], tokens_per_s=batch_size * 1000 / median_ms,
+                         p25_ms=float(np.percentile(measured, 25)), times_ms=measured,
+                         tokens_per_s=batch_size * 1000 / median_ms,
                          state_bytes=state_bytes, peak_bytes=peak))
     return rows
 
@@ -163,8 +170,8 @@ def run_generation_benchmark(preset: str = "paper", contexts=None, models=GENERA
     fields = {**settings.model, "vocab_size": settings.vocab_size}
     models = [tuple(m) for m in models]
     spec = {"kind": "benchmark", "benchmark": "generation", "preset": settings.name, "fields": fields,
-            "models": models, "contexts": contexts, "repeats": repeats, "warmup": warmup, "step_burst": step_burst,
-            "batch_size": 1, "timing": "back to back: one untimed call, then the timed ones",
+            "models": models, "contexts": contexts, "layouts": LAYOUT_MODES, "repeats": repeats, "warmup": warmup,
+            "step_burst": step_burst, "batch_size": 1, "timing": "back to back: one untimed call, then the timed ones",
             "num_threads": num_threads, "device": device, "torch": torch.__version__, "seed": seed}
     path = benchmark_path("generation", settings.name, device, results_root)
 

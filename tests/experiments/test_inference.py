@@ -1,18 +1,23 @@
 """gamlib.experiments.inference: the generation and memory-read benchmarks write readable records."""
 import pytest
 
-from gamlib.experiments.inference import (GENERATION_MODES, find_benchmark, run_generation_benchmark,
+from gamlib.experiments.inference import (LAYOUT_MODES, find_benchmark, run_generation_benchmark,
                                           run_memory_read_benchmark)
 from gamlib.experiments.measure import gam_block_flops, measure_memory_read
 from gamlib.records import load_records
 
 
-def test_generation_record_has_every_model_mode_and_context(tmp_path):
+def test_generation_record_has_every_model_layout_mode_and_context(tmp_path):
     record = run_generation_benchmark("quick", contexts=(4, 64, 70), repeats=1, warmup=0, step_burst=1,
                                       results_root=tmp_path)
     assert find_benchmark("generation", "quick", results_root=tmp_path) == record
-    rows = {(r["model"], r["mode"], r["context"]): r for r in record["rows"]}
-    assert len(rows) == 3 * len(GENERATION_MODES) * 3
+    every = {(r["model"], r["layout"], r["mode"], r["context"]): r for r in record["rows"]}
+    assert len(every) == len(record["rows"]) == 3 * sum(len(modes) for modes in LAYOUT_MODES.values()) * 3
+    for (model, layout, mode, c), row in every.items():  # the layout changes the time, not what is computed
+        same = every[model, "default", mode, c]
+        assert (row["state_bytes"], row["window"], row["params"]) == (same["state_bytes"], same["window"],
+                                                                     same["params"])
+    rows = {(model, mode, c): r for (model, layout, mode, c), r in every.items() if layout == "default"}
     L, K, C = 2, 3, 64  # the quick preset
     assert rows["gam", "step", 4]["state_bytes"] == rows["gam", "step", 64]["state_bytes"] == 4 * L * (K - 1) * C
     assert rows["transformer", "step", 64]["state_bytes"] == 16 * rows["transformer", "step", 4]["state_bytes"]

@@ -139,3 +139,30 @@ def test_mamba_ssm_step_equals_recomputation(tiny):
     prompt = torch.randint(0, tiny["vocab_size"], (2, 5), device="cuda")
     assert torch.equal(model.generate(prompt, 40, temperature=0), model.generate(prompt, 40, temperature=0,
                                                                                  use_cache=False))
+
+
+@pytest.mark.parametrize("name,variant,backend", [("gam", "full", None), ("gam", "context", None),
+                                                  ("transformer", "sdpa", None), ("mamba", "paper", "mambapy")])
+def test_the_generation_layout_keeps_every_value_and_every_token(name, variant, backend, tiny):
+    """use_generation_layout changes only how wide weights lie in memory: the same state dict, the tied
+    head still the embedding, logits equal to rounding, greedy tokens equal, and training still runs."""
+    model = model_of(name, variant, tiny, backend)
+    before = {key: value.clone() for key, value in model.state_dict().items()}
+    prompt = torch.randint(0, tiny["vocab_size"], (2, 5))
+    tokens = model.generate(prompt, 40, temperature=0)
+    with torch.no_grad():
+        logits = model.last_logits(prompt)
+    assert model.use_generation_layout() is model
+    wide = [m.weight for m in model.modules() if isinstance(m, torch.nn.Linear) and m.out_features > m.in_features]
+    assert wide and all(w.t().is_contiguous() for w in wide)  # stored column by column
+    assert model.head.weight is model.token_embedding.weight
+    after = model.state_dict()
+    assert after.keys() == before.keys() and all(torch.equal(after[k], before[k]) for k in before)
+    with torch.no_grad():
+        torch.testing.assert_close(model.last_logits(prompt), logits, rtol=1e-5, atol=1e-5)
+    assert torch.equal(model.generate(prompt, 40, temperature=0), tokens)
+    assert torch.equal(model.generate(prompt, 40, temperature=0, use_cache=False), tokens)
+    model.train()
+    _, loss = model(prompt, prompt)
+    loss.backward()
+    assert all(w.grad is not None and w.grad.shape == w.shape for w in wide)
