@@ -6,6 +6,7 @@ estimate first, a progress bar over runs with an ETA, and a summary table at the
     python scripts/study.py --estimate-only --preset paper --gpu H100   # the estimate only; trains nothing
     python scripts/study.py --preset cpu --summary        # Tables 1 and 3 from the records there are
     python scripts/study.py --preset paper --only table1 --datasets wikitext2 --models gam:full --seeds 0 1 2
+    python scripts/study.py --preset paper --compile      # train through torch.compile (long CUDA runs)
 
 What runs (each preset's grids are data in gamlib/presets.py):
   Table 1  every (model, variant) of the preset's `table1_models` on WikiText-2 and TinyStories, its seeds
@@ -418,7 +419,7 @@ def print_measured_estimate(preset, runs, seconds: dict) -> None:
 
 
 def train_runs(preset: str, runs, results=None, data_dir=None, save_every: int = 500,
-               seconds: dict | None = None) -> None:
+               seconds: dict | None = None, compile: bool = False) -> None:
     """Train (or reuse) each (model, variant, dataset, seed, lr) run (lr None: the preset's), with a progress bar
     over runs whose ETA weighs each remaining run by its estimated seconds (`seconds`, else all alike), scaled
     by how the runs trained here so far compared with their estimate."""
@@ -433,7 +434,7 @@ def train_runs(preset: str, runs, results=None, data_dir=None, save_every: int =
         bar.set_postfix_str(f", ETA {hours(left).strip() if seconds or estimated else '?'}: {named}")
         t0 = time.perf_counter()
         record = run_lm_experiment(model, variant, dataset, preset, seed, results_root=results, data_dir=data_dir,
-                                   progress=True, save_every_steps=save_every, lr=lr)
+                                   progress=True, save_every_steps=save_every, lr=lr, compile=compile)
         took = time.perf_counter() - t0
         if took > 0.2 * record["wall_s"]:  # trained now (a reused record returns at once)
             spent, estimated = spent + took, estimated + cost[run]
@@ -445,14 +446,15 @@ def train_runs(preset: str, runs, results=None, data_dir=None, save_every: int =
 
 
 def run_experiments(preset: str, seeds, tables, results=None, data_dir=None, save_every: int = 500,
-                    datasets=TABLE1_DATASETS, models=None, seconds: dict | None = None, benchmark: bool = True) -> None:
+                    datasets=TABLE1_DATASETS, models=None, seconds: dict | None = None, benchmark: bool = True,
+                    compile: bool = False) -> None:
     """The chosen tables' training runs (train_runs), Table 2 on CUDA, the side-by-side training benchmark when
     the preset trains one attention only, then the summary."""
     started = time.perf_counter()
     settings = get_preset(preset)
     if "table1" in tables or "table3" in tables:
         runs = training_runs(preset, seeds, tuple(t for t in tables if t != "table2"), datasets, models)
-        train_runs(preset, runs, results, data_dir, save_every, seconds)
+        train_runs(preset, runs, results, data_dir, save_every, seconds, compile)
     if "table2" in tables:
         print("Table 2: the scaling sweep on CUDA ...", flush=True)
         record = run_scaling(preset, device="cuda", results_root=results)
@@ -503,6 +505,8 @@ def main(argv=None) -> int:
     parser.add_argument("--no-benchmark", action="store_true",
                         help="skip the side-by-side training benchmark (when another process shares the machine)")
     parser.add_argument("--save-every", type=int, default=500, help="also save the training state every N steps")
+    parser.add_argument("--compile", action="store_true",
+                        help="train through torch.compile (for long CUDA runs; compiling takes minutes; off by default)")
     parser.add_argument("--lr-sweep", type=float, nargs="+", default=None, metavar="LR",
                         help="instead of the tables: train the first seed of each Table 1 model (or of --models) on "
                              "WikiText-2 at these learning rates, beside the preset's own lr; records go to "
@@ -558,11 +562,11 @@ def main(argv=None) -> int:
         time.sleep(10)
     try:
         if args.lr_sweep:
-            train_runs(preset.name, runs, args.results, args.data_dir, args.save_every, seconds)
+            train_runs(preset.name, runs, args.results, args.data_dir, args.save_every, seconds, args.compile)
             print_lr_sweep(preset.name, args.results)
         else:
             run_experiments(preset.name, seeds, tables, args.results, args.data_dir, args.save_every, args.datasets,
-                            models, seconds, benchmark=not args.no_benchmark)
+                            models, seconds, benchmark=not args.no_benchmark, compile=args.compile)
     except KeyboardInterrupt:
         print("\ninterrupted: run the same command again to resume (finished runs are reused, the interrupted "
               "one continues from its last saved state)", file=sys.stderr)

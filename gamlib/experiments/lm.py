@@ -41,7 +41,7 @@ def record_path(root, preset: str, dataset: str, model: str, variant: str, seed:
 def run_lm_experiment(model: str, variant: str | None = None, dataset: str = "wikitext2", preset: str = "auto",
                       seed: int = 0, results_root=None, data_dir=None, force: bool = False,
                       progress: bool = True, checkpoint: bool = False, save_every_steps: int | None = None,
-                      lr: float | None = None, **train_overrides) -> dict:
+                      lr: float | None = None, compile: bool = False, **train_overrides) -> dict:
     """Train and evaluate one model; return its record (read from disk when already finished).
 
     The record's specification includes the data's fingerprint (content hashes and token counts), so
@@ -50,6 +50,8 @@ def run_lm_experiment(model: str, variant: str | None = None, dataset: str = "wi
     interruption continues from there. checkpoint=True also keeps the trained weights (the record
     names the file and its SHA-256). lr: a learning rate for an lr sweep; when it differs from the
     preset's, the record is marked `lr_sweep` and kept apart (record_path), out of the preset's tables.
+    compile=True trains through torch.compile (fit's `compile`). Like the device, it changes the kernels
+    and not the experiment, so it is not part of the specification; the record's history says it.
     """
     check_choice("dataset", dataset, DATASETS)
     settings = get_preset(preset)
@@ -69,7 +71,7 @@ def run_lm_experiment(model: str, variant: str | None = None, dataset: str = "wi
         seed_everything(seed)  # the weights' initialisation depends on the seed too
         net = build_model(model, variant, **{**settings.model, "vocab_size": data.vocab_size})
         started = time.perf_counter()
-        history = fit(net, data.train, data.validation, train_config, state_path, save_every_steps)
+        history = fit(net, data.train, data.validation, train_config, state_path, save_every_steps, compile)
         final, epochs = history["epochs"][-1], history["epochs"]
         diverged = not math.isfinite(final["val_loss"])  # e.g. an lr too high: the record keeps the NaN
         record = {

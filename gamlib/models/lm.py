@@ -73,9 +73,11 @@ class LanguageModel(nn.Module):
     def embed(self, idx: torch.Tensor, start: int = 0) -> torch.Tensor:
         """(B, T) token ids at positions start..start+T-1 -> (B, T, C) input of the first block.
 
-        The ids are validated first; start + T may not exceed block_size.
+        The ids are validated first (except inside torch.compile, whose caller checks them); start + T may
+        not exceed block_size.
         """
-        check_token_ids(idx, self.config.vocab_size, self.config.block_size - start)
+        if not torch.compiler.is_compiling():  # fit(compile=True) checks every id once, before training
+            check_token_ids(idx, self.config.vocab_size, self.config.block_size - start)
         pos = torch.arange(start, start + idx.shape[1], device=idx.device)  # (T,)
         return self.dropout(self.token_embedding(idx) + self.pos_embedding(pos))
 

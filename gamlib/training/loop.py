@@ -20,6 +20,7 @@ from tqdm.auto import tqdm
 
 from ..data import TokenChunks
 from ..files import atomic_write
+from ..models.lm import check_token_ids
 from ..runtime import autocast, device_name, eval_mode, pick_device, resolve_precision, seed_everything, sync
 from .config import TrainConfig
 
@@ -53,7 +54,7 @@ def evaluate(model, chunks: TokenChunks, batch_size: int = 32, device=None, prec
 
 
 def fit(model, train: TokenChunks, validation: TokenChunks, config: TrainConfig, state_path=None,
-        save_every_steps: int | None = None) -> dict:
+        save_every_steps: int | None = None, compile: bool = False) -> dict:
     """Train `model` in place; return the history: per-epoch metrics, the initial validation loss, and
     two curves against tokens seen, `train_curve` (mean loss of every `config.log_every` steps) and
     `val_curve` (the initial evaluation, then `config.evals_per_epoch` evaluations per epoch).
@@ -63,6 +64,11 @@ def fit(model, train: TokenChunks, validation: TokenChunks, config: TrainConfig,
     `save_every_steps` optimiser steps if given; a call that finds a state there continues from it,
     so a run killed at any point resumes from its last save and, on CPU, ends exactly as an
     uninterrupted run with the same seed would. The caller deletes the file when it no longer needs it.
+
+    compile=True trains through torch.compile(model): the same model and parameters, fused kernels, a
+    first epoch that includes compiling (minutes on a CPU; meant for long CUDA runs, never a default).
+    The token ids are then checked once, up front, instead of in every forward pass. Evaluation and the
+    saved state use the model itself. The history says whether the run was compiled.
     """
     if len(train) == 0 or len(validation) == 0:
         raise ValueError("fit needs at least one train and one validation chunk")
@@ -70,6 +76,10 @@ def fit(model, train: TokenChunks, validation: TokenChunks, config: TrainConfig,
     device = pick_device(config.device)
     precision = resolve_precision(config.precision, device)
     model.to(device)
+    if compile:  # the compiled forward skips LanguageModel's per-batch check of the ids: check them all here
+        for name, chunks in (("training inputs", train), ("validation inputs", validation)):
+            check_token_ids(chunks.inputs, model.config.vocab_size, model.config.block_size, name)
+    train_forward = torch.compile(model) if compile else model
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, betas=config.betas,
                                   weight_decay=config.weight_decay)
     steps_per_epoch = math.ceil(len(train) / config.batch_size)
@@ -96,6 +106,7 @@ def fit(model, train: TokenChunks, validation: TokenChunks, config: TrainConfig,
         history, epoch, step, partial = state["history"], state["epoch"], state["step"], state["partial"]
         if config.progress:
             print(f"resuming from {state_path}: epoch {epoch}, step {step} of {steps_per_epoch}")
+    history["compiled"] = compile  # as the call that finishes the run trains
 
     def save(epoch: int, step: int, epoch_generator: torch.Tensor) -> None:
         if state_path:
@@ -121,7 +132,7 @@ def fit(model, train: TokenChunks, validation: TokenChunks, config: TrainConfig,
         for x, y in bar:
             x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
             with autocast(device, precision):
-                _, loss = model(x, y)
+                _, loss = train_forward(x, y)
             optimizer.zero_grad(set_to_none=True)
             scaler.scale(loss).backward()
             scaler.unscale_(optimizer)

@@ -54,3 +54,19 @@ def test_every_model_trains_under_autocast(cuda, name, variant):
     history = fit(model, periodic_chunks(64), periodic_chunks(16, seed=1), config)
     assert history["precision"] in ("bf16", "fp16")
     assert all(math.isfinite(e["train_loss"]) and math.isfinite(e["val_loss"]) for e in history["epochs"])
+
+
+@pytest.mark.parametrize("name,variant", [("gam", "full"), ("transformer", "sdpa")])
+def test_a_compiled_fit_on_the_gpu_matches_an_eager_one(cuda, name, variant):
+    """fit(compile=True) on CUDA: the same losses as an eager run, to the rounding of fused kernels."""
+    histories = []
+    for compile in (False, True):
+        torch.manual_seed(0)
+        model = build_model(name, variant, **FIELDS)
+        config = TrainConfig(epochs=1, batch_size=16, lr=3e-3, warmup_steps=2, progress=False, log_every=2)
+        histories.append(fit(model, periodic_chunks(128), periodic_chunks(32, seed=1), config, compile=compile))
+    eager, compiled = histories
+    assert compiled["compiled"] and not eager["compiled"]
+    for a, b in zip(eager["train_curve"], compiled["train_curve"], strict=True):
+        assert math.isclose(a["train_loss"], b["train_loss"], rel_tol=1e-3)
+    assert math.isclose(eager["epochs"][-1]["val_loss"], compiled["epochs"][-1]["val_loss"], rel_tol=1e-3)

@@ -9,7 +9,10 @@ import time
 import pytest
 import torch
 
-from gamlib.training.loop import warmup_cosine
+from gamlib.data import TokenChunks
+from gamlib.models.registry import build_model
+from gamlib.training.config import TrainConfig
+from gamlib.training.loop import fit, warmup_cosine
 
 
 def test_schedule_warms_up_then_decays_to_zero():
@@ -92,3 +95,35 @@ def test_an_unreadable_training_state_is_named_and_ignored(tmp_path):
     namespace = {}
     exec(PROBLEM, namespace)
     assert resumed == namespace["train_once"]()  # a fresh start, as if no state had been there
+
+
+def compile_problem(vocab_size=61):
+    """A tiny GAM without dropout (a compiled dropout draws other random numbers): 12 steps of batch 8,
+    every batch full, so compilation happens once."""
+    ids = torch.randint(0, 61, (120, 17), generator=torch.Generator().manual_seed(1))
+    train, validation = TokenChunks(ids[:96, :-1], ids[:96, 1:]), TokenChunks(ids[96:, :-1], ids[96:, 1:])
+    torch.manual_seed(0)
+    model = build_model("gam", "full", vocab_size=vocab_size, block_size=16, n_embd=32, n_layer=2, dropout=0.0,
+                        num_memory_slots=16)
+    config = TrainConfig(epochs=1, batch_size=8, lr=3e-3, warmup_steps=4, seed=0, progress=False, log_every=4)
+    return model, train, validation, config
+
+
+def test_a_compiled_run_trains_the_same_model():
+    """fit(compile=True): the losses of an eager run to rounding, the model's own parameter names (the
+    compiled wrapper is not what is saved), and the history says so."""
+    model, train, validation, config = compile_problem()
+    eager = fit(model, train, validation, config)
+    model, train, validation, config = compile_problem()
+    compiled = fit(model, train, validation, config, compile=True)
+    assert (eager["compiled"], compiled["compiled"]) == (False, True)
+    for a, b in zip(eager["train_curve"], compiled["train_curve"], strict=True):
+        assert a["step"] == b["step"] and math.isclose(a["train_loss"], b["train_loss"], rel_tol=1e-4)
+    assert math.isclose(eager["epochs"][-1]["val_loss"], compiled["epochs"][-1]["val_loss"], rel_tol=1e-4)
+    assert not any(name.startswith("_orig_mod") for name in model.state_dict())
+
+
+def test_a_compiled_run_checks_every_token_id_before_compiling():
+    model, train, validation, config = compile_problem(vocab_size=50)  # the data hold ids up to 60
+    with pytest.raises(ValueError, match="outside vocabulary of 50"):  # not an IndexError from inside the graph
+        fit(model, train, validation, config, compile=True)
