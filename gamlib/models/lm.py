@@ -136,10 +136,10 @@ class LanguageModel(nn.Module):
 
         At batch 1 a step multiplies each weight matrix by one vector, so its time is one read of the
         weights, and how fast a matrix-vector product reads a matrix depends on how it lies in memory: on
-        this project's CPU (MKL), a weight with more outputs than inputs stored row by row, PyTorch's default,
-        reads more slowly than stored column by column. scripts/bench_generation.py times a step in both layouts side
-        by side. Only the memory order changes: values, shapes and the tied embedding are kept, every
-        result is the same to rounding, and training works in either layout.
+        this project's CPU (MKL), a weight with more outputs than inputs reads more slowly stored row by
+        row, PyTorch's default, than column by column. scripts/bench_generation.py times a step in both
+        layouts side by side. Only the memory order changes: values, shapes and the tied embedding are
+        kept, every result is the same to rounding, and training works in either layout.
         """
         for module in self.modules():
             if isinstance(module, nn.Linear) and module.out_features > module.in_features:
