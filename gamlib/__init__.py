@@ -16,7 +16,7 @@ from .data import DATASETS, chunk, encode_rows, load_lm_data, load_rows, train_t
 from .training.config import TrainConfig
 from .training.loop import evaluate, fit, warmup_cosine
 from .presets import ABLATION_VARIANTS, TABLE1_DATASETS, TABLE1_MODELS, get_preset, table1_seeds
-from .records import load_records
+from .records import load_records, machine
 from .paths import committed_results_dir
 from .experiments.lm import load_checkpoint, preset_unigram_loss, run_ablations, run_lm_experiment, run_table1
 from .experiments.recall import run_recall_experiment

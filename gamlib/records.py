@@ -65,6 +65,11 @@ def processor() -> str:
     return f"{name}, {len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else os.cpu_count()} CPUs"
 
 
+def machine(provenance: dict) -> str:
+    """A record's provenance in words: 'cpu (AMD EPYC (family 25, model 17), 2 CPUs)', 'NVIDIA H200 (...)'."""
+    return f"{provenance['device']} ({provenance.get('processor', 'processor not recorded')})"
+
+
 def provenance(device_name: str) -> dict:
     """Where and with what a run happened."""
     return {

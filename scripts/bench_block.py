@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 
 from gamlib.experiments.inference import BLOCK_SEQ_LENS, run_memory_read_benchmark
+from gamlib.records import machine
 
 
 def main() -> None:
@@ -37,9 +38,8 @@ def main() -> None:
     rows = {(r["seq_len"], r["read"]): r for r in record["rows"]}
     matmul = {m["seq_len"]: m for m in record["matmul"]}
     first = record["rows"][0]
-    machine = f"{record['provenance']['device']} ({record['provenance'].get('processor', 'processor not recorded')})"
     print(f"one GAM block: batch {first['batch_size']}, C {first['n_embd']}, S {first['num_slots']}, fp32, "
-          f"{first['cpu_threads']} thread(s), {machine}; median of {first['iters']} "
+          f"{first['cpu_threads']} thread(s), {machine(record['provenance'])}; median of {first['iters']} "
           f"steps; record finished {record['provenance']['finished_at']}")
     print(f"{'T':>5} {'explicit ms':>11} {'fused ms':>9} {'time f/e':>8} {'explicit MiB':>12} {'fused MiB':>10} "
           f"{'mem f/e':>8} {'GFLOP/s e':>9} {'GFLOP/s f':>9} {'matmul':>7} {'share e':>7} {'share f':>7}")

@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 
 from gamlib.experiments.inference import GENERATION_MODELS, run_generation_benchmark
+from gamlib.records import machine
 
 
 def main() -> None:
@@ -43,10 +44,9 @@ def main() -> None:
                                       force=args.force)
     rows = {(r["model"], r["layout"], r["mode"], r["context"]): r for r in record["rows"]}
     block_size = record["fields"]["block_size"]
-    machine = f"{record['provenance']['device']} ({record['provenance'].get('processor', 'processor not recorded')})"
     print(f"preset {record['preset']}: {record['fields']['n_layer']} layers, width {record['fields']['n_embd']}, "
           f"block_size {block_size}, vocab {record['fields']['vocab_size']}; batch 1, "
-          f"{record['cpu_threads']} thread(s), {machine}; median of "
+          f"{record['cpu_threads']} thread(s), {machine(record['provenance'])}; median of "
           f"{min(len(r['times_ms']) for r in record['rows'])} calls (steps: "
           f"{max(len(r['times_ms']) for r in record['rows'])}); record finished {record['provenance']['finished_at']}")
     print("ms per token (median); 'gen.': the same weights after model.use_generation_layout()")

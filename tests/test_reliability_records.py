@@ -14,8 +14,8 @@ import torch
 from gamlib.experiments import lm as lm_experiments
 from gamlib.experiments.lm import load_checkpoint, record_path, run_lm_experiment
 from gamlib.presets import get_preset
-from gamlib.records import (SCHEMA_VERSION, UnreadableRecord, load_records, processor, provenance, read_record,
-                            save_record)
+from gamlib.records import (SCHEMA_VERSION, UnreadableRecord, load_records, machine, processor, provenance,
+                            read_record, save_record)
 
 WORDS = "the a cat dog sat ran on under mat tree and but it was big small red blue one two".split()
 
@@ -213,3 +213,5 @@ def test_provenance_names_the_processor():
     """Benchmarks from different machines can be told apart: the CPU's model and count are recorded."""
     named = provenance("cpu")["processor"]
     assert named == processor() and named.endswith(" CPUs") and not named.startswith(",")
+    assert machine(provenance("cpu")) == f"cpu ({named})"
+    assert machine({"device": "cpu"}) == "cpu (processor not recorded)"  # records older than the field

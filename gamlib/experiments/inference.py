@@ -102,9 +102,9 @@ def measure_generation(models, fields: dict, contexts, *, repeats: int = 7, warm
     device = torch.device(device)
     nets = {}
     for name, variant in models:
+        extra = {"backend": "mambapy"} if name == "mamba" and device.type == "cpu" else {}
         for layout in LAYOUT_MODES:
             torch.manual_seed(seed)  # the same weights in both layouts
-            extra = {"backend": "mambapy"} if name == "mamba" and device.type == "cpu" else {}
             net = build_model(name, variant, **fields, **extra).to(device).eval()
             nets[name, variant, layout] = net.use_generation_layout() if layout == "generation" else net
     generator = torch.Generator().manual_seed(seed)

@@ -130,7 +130,6 @@ class LanguageModel(nn.Module):
             x = block(x)
         return self.head(self.ln_f(x[:, -1]))  # (B, V)
 
-    @torch.no_grad()
     def use_generation_layout(self) -> "LanguageModel":
         """Store every Linear weight with its longer side contiguous in memory (in place); returns the model.
 
