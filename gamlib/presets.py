@@ -6,7 +6,7 @@
     paper   exactly docs/paper.md §3 (the paper's configuration and training setup)
     auto    quick on CPU, colab on a GPU
 
-Also here, as data: the grids each table runs (which models, datasets, variants and seeds).
+Which runs a study trains from a preset is the study plan's business (gamlib/plan.py).
 """
 from __future__ import annotations
 
@@ -15,13 +15,6 @@ from dataclasses import dataclass, field
 from .checks import check_choice
 from .runtime import default_device
 from .training.config import TrainConfig
-
-# The grids the tables run: (model, variant) pairs, datasets, GAM ablations.
-# The paper's "Transformer" is the naive-attention reference, its "Mamba" the bare-mixer 'paper' form.
-TABLE1_MODELS = (("gam", "full"), ("transformer", "naive"), ("transformer", "sdpa"),
-                 ("mamba", "paper"), ("mamba", "standard"))
-TABLE1_DATASETS = ("wikitext2", "tinystories")
-ABLATION_VARIANTS = ("full", "global_only", "sum_fusion", "local_only")
 
 
 @dataclass(frozen=True)
@@ -35,8 +28,7 @@ class Preset:
     max_val_rows: int | None = 5_000
     max_train_chunks: int | None = None   # further subsets, for CPU presets
     max_val_chunks: int | None = None
-    seeds: tuple[int, ...] = (0,)         # seeds an experiment table averages over
-    table1_models: tuple = TABLE1_MODELS  # the (model, variant) rows its Table 1 trains
+    seeds: tuple[int, ...] = (0,)         # seeds an experiment table averages over (gamlib.plan: which use them)
     hardware: str = "gpu"                 # what it is sized for: "cpu" (runs anywhere) or "gpu"
     notes: list[str] = field(default_factory=list)
 
@@ -70,7 +62,6 @@ PRESETS = {
                    conv_kernel_size=3, n_head=4, d_state=16, d_conv=4, expand=2),
         train=TrainConfig(epochs=1, batch_size=16, lr=2e-3, warmup_steps=100, evals_per_epoch=4),
         vocab_size=4096, max_train_chunks=20_000, max_val_chunks=2_000, seeds=(0, 1, 2), hardware="cpu",
-        table1_models=(("gam", "full"), ("transformer", "sdpa"), ("mamba", "paper"), ("mamba", "standard")),
         notes=["sized from a measurement on a 2-core CPU: GAM of this shape (1.27M parameters) reaches about "
                "1.1 nats below the unigram loss after one epoch of WikiText-2; quick stays at the unigram wall",
                "one epoch of all of WikiText-2's training text (about 19,800 chunks of 128 tokens; at most "
@@ -106,18 +97,13 @@ PRESETS = {
 }
 
 
-def get_preset(name: str = "auto") -> Preset:
-    """A preset by name; 'auto' is 'colab' when a CUDA GPU is present and 'quick' otherwise."""
+def get_preset(name: str | Preset = "auto") -> Preset:
+    """A preset by name; 'auto' is 'colab' when a CUDA GPU is present and 'quick' otherwise. A Preset is
+    returned as it is: entry points resolve a name once and pass the object down."""
+    if isinstance(name, Preset):
+        return name
     check_choice("preset", name, (*PRESETS, "auto"))
     if name == "auto":
         name = "colab" if default_device().type == "cuda" else "quick"
     return PRESETS[name]
 
-
-def table1_seeds(preset: str = "auto", seeds=None, quick_seed: int = 0) -> tuple[int, ...]:
-    """Seeds for Table 1: `seeds` when given, else the preset's, except quick: (quick_seed,) alone,
-    to fit a CPU budget (ten runs instead of thirty)."""
-    if seeds is not None:
-        return tuple(seeds)
-    settings = get_preset(preset)
-    return (quick_seed,) if settings.name == "quick" else settings.seeds

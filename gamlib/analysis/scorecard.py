@@ -38,7 +38,8 @@ import math
 import pandas as pd
 
 from ..paths import committed_results_dir
-from ..presets import TABLE1_DATASETS, get_preset
+from ..plan import TABLE1_DATASETS, planned_seeds, table1_models
+from ..presets import get_preset
 from ..records import load_records
 from .fits import scaling_exponents
 from .paper import PAPER_TABLE1, PAPER_TABLE3, paper_table2_rows
@@ -155,13 +156,13 @@ def _summaries(runs: pd.DataFrame, metrics) -> dict:
     return {(r["model"], r["variant"]): r for r in summary.to_dict("records")}
 
 
-def _lacking(summary: dict, rows, preset: str) -> list[str]:
-    """'model variant seeds ...' (the preset's seeds not found) for each row with fewer than 2 seeds."""
+def _lacking(summary: dict, rows, preset: str, dataset: str = "wikitext2") -> list[str]:
+    """'model variant seeds ...' (the planned seeds not found) for each row with fewer than 2 seeds."""
     out = []
     for model, variant in rows:
         have = summary.get((model, variant), {}).get("seeds", ())
         if len(have) < 2:
-            lacking = [str(s) for s in get_preset(preset).seeds if s not in have]
+            lacking = [str(s) for s in planned_seeds(get_preset(preset), "table1", dataset) if s not in have]
             out.append(f"{_name(model, variant)} seed{'s' if len(lacking) > 1 else ''} {', '.join(lacking)}")
     return out
 
@@ -182,12 +183,13 @@ def _finding(setting: str, verdict: str, evidence: str, **numbers) -> dict:
     return dict(setting=setting, verdict=verdict, evidence=evidence, **numbers)
 
 
-def _untested(setting: str, where: str, summary: dict, rows, preset: str, so_far=None) -> dict:
+def _untested(setting: str, where: str, summary: dict, rows, preset: str, so_far=None,
+              dataset: str = "wikitext2") -> dict:
     """A NOT_TESTABLE finding naming what is missing; `so_far(gam, other)` words what one seed shows."""
     if not summary:
         lacking = ["no records yet"]
     else:
-        lacking = _lacking(summary, rows, preset)
+        lacking = _lacking(summary, rows, preset, dataset)
         gam, other = summary.get(rows[0]), summary.get(rows[1])
         if so_far and gam is not None and other is not None:
             lacking[-1] += f" (so far: {so_far(gam, other)})"
@@ -225,17 +227,29 @@ def _loss_findings(records, presets, baselines, factor: float) -> list[dict]:
         for dataset in TABLE1_DATASETS:
             where = f"{settings.name}/{dataset}"
             summary = _summaries(study_runs(records, "table1", [settings.name], dataset), ("val_loss", "val_ppl"))
+            if len(planned_seeds(settings, "table1", dataset)) < 2:
+                findings.append(_one_seed_by_plan(where, summary, baselines(settings)))
+                continue
             for model, variant in baselines(settings):
                 rows = [("gam", "full"), (model, variant)]
                 setting = f"{where} vs {_name(model, variant)}"
-                if _lacking(summary, rows, settings.name) or not summary:
-                    findings.append(_untested(setting, where, summary, rows, settings.name, _loss_so_far))
+                if _lacking(summary, rows, settings.name, dataset) or not summary:
+                    findings.append(_untested(setting, where, summary, rows, settings.name, _loss_so_far, dataset))
                     continue
                 gam = summary[("gam", "full")]
                 verdict, evidence, numbers = _loss_pair(gam, summary[(model, variant)], factor)
                 findings.append(_finding(setting, verdict, f"{_gam_text(gam)} vs {evidence}", preset=settings.name,
                                          dataset=dataset, versus=(model, variant), **numbers))
     return findings
+
+
+def _one_seed_by_plan(where: str, summary: dict, baselines) -> dict:
+    """A NOT_TESTABLE finding for a cell the study plan trains with one seed: no spread to judge a gap by."""
+    gam = summary.get(("gam", "full"))
+    so_far = [f"{_name(*pair)} {_loss_so_far(gam, summary[pair])}" for pair in baselines
+              if gam is not None and pair in summary]
+    return _finding(where, NOT_TESTABLE, "the study plan trains one seed here (gamlib.plan.planned_seeds) and the "
+                    "spread rule needs two" + (f" (so far: {'; '.join(so_far)})" if so_far else ""))
 
 
 ABLATIONS = (("gam", "global_only"), ("gam", "sum_fusion"), ("gam", "local_only"))
@@ -278,7 +292,7 @@ def _speed_findings(records, presets, factor: float, margin: float) -> list[dict
     findings = []
     for preset in presets:
         settings = get_preset(preset)
-        baselines = [tuple(m) for m in settings.table1_models if m[0] != "gam"]
+        baselines = [m for m in table1_models(settings) if m[0] != "gam"]
         if settings.hardware == "cpu":
             slow = [_name(*m) for m in baselines if m[0] == "mamba"]
             if slow:
@@ -486,8 +500,8 @@ def scorecard(records: pd.DataFrame, scaling=None, reach=None, presets=SCORECARD
     evidence and the numbers the rule read).
     """
     presets = [get_preset(p).name for p in presets]
-    transformers = lambda s: [tuple(m) for m in s.table1_models if m[0] == "transformer"]  # noqa: E731
-    mambas = lambda s: [tuple(m) for m in s.table1_models if m[0] == "mamba"]  # noqa: E731
+    transformers = lambda s: [m for m in table1_models(s) if m[0] == "transformer"]  # noqa: E731
+    mambas = lambda s: [m for m in table1_models(s) if m[0] == "mamba"]  # noqa: E731
     scaling_records = _scaling_records(records, scaling, presets)
     findings = {
         "a": _scaling_findings(scaling_records, "time_exponent", presets),

@@ -7,62 +7,68 @@ from __future__ import annotations
 import json
 import math
 import warnings
+from dataclasses import replace
 
 import pandas as pd
 
 from ..checks import check_choice
 from ..data import load_lm_data
 from ..models.config import GAM_VARIANTS
-from ..presets import ABLATION_VARIANTS, PRESETS, TABLE1_DATASETS, TABLE1_MODELS, get_preset
+from ..plan import ABLATION_VARIANTS, Run, planned_seeds, table1_models, table_datasets, table_rows, table_runs
+from ..presets import PRESETS, get_preset
 from .paper import PAPER_TABLE1, PAPER_TABLE3
 from .stats import KEYS, SPREAD_FACTOR, compare_to_spread, seed_summary
 
 
-def select_runs(records: pd.DataFrame, preset: str, seeds, datasets, models) -> pd.DataFrame:
+def select_runs(records: pd.DataFrame, preset, seeds, datasets, models) -> pd.DataFrame:
     """From load_records' DataFrame, the language-model records of `preset` for every
-    (dataset, model, variant, seed) asked for, one row each.
+    (dataset, model, variant, seed) asked for, one row each (find_runs)."""
+    return find_runs(records, preset, [Run(m, v, d, s) for d in datasets for m, v in models for s in seeds])
 
-    Raises LookupError naming each missing combination and how to produce it, so a table is never
+
+def find_runs(records: pd.DataFrame, preset, runs: list[Run]) -> pd.DataFrame:
+    """The records of `preset` for each run of `runs` (gamlib.plan.Run; lr aside), one row each.
+
+    Raises LookupError naming each missing run and how to produce it, so a table is never
     silently built from fewer runs than it claims; the error also names every record file that
     load_records could not read (records.attrs["unreadable"]), since a missing run may be one of them.
     """
     preset = get_preset(preset).name
-    seeds, datasets, models = list(seeds), list(datasets), [tuple(m) for m in models]
+    wanted = {(r.dataset, r.model, r.variant, r.seed) for r in runs}
     frame = records.reindex(columns=list(dict.fromkeys([*records.columns, "kind", "preset", *KEYS, "seed"])))
-    runs = frame[(frame["kind"] == "lm") & (frame["preset"] == preset) & frame["seed"].isin(seeds)
-                 & frame["dataset"].isin(datasets)
-                 & pd.Series(list(zip(frame["model"], frame["variant"])), index=frame.index, dtype=object
-                             ).isin(models)]
-    found = set(zip(runs["dataset"], runs["model"], runs["variant"], runs["seed"]))
-    missing = [f"{model}/{variant} on {dataset} seed {seed}" for dataset in datasets
-               for model, variant in models for seed in seeds if (dataset, model, variant, seed) not in found]
+    keys = pd.Series(list(zip(frame["dataset"], frame["model"], frame["variant"], frame["seed"])), index=frame.index,
+                     dtype=object)
+    found = frame[(frame["kind"] == "lm") & (frame["preset"] == preset) & keys.isin(wanted)]
+    have = set(zip(found["dataset"], found["model"], found["variant"], found["seed"]))
+    missing = [f"{r.model}/{r.variant} on {r.dataset} seed {r.seed}" for r in runs
+               if (r.dataset, r.model, r.variant, r.seed) not in have]
     if missing:
         unreadable = records.attrs.get("unreadable", [])
         raise LookupError(f"no finished run record for preset {preset!r}: {'; '.join(missing)}. "
                           "Train them first, e.g. gamlib.run_table1(...) / gamlib.run_ablations(...) "
                           "or gamlib.run_lm_experiment(model, variant, dataset, preset, seed)"
                           + (f". Unreadable record files: {'; '.join(unreadable)}" if unreadable else ""))
-    return runs.sort_values([*KEYS, "seed"]).reset_index(drop=True)
+    return found.sort_values([*KEYS, "seed"]).reset_index(drop=True)
 
 
-def table1(records, preset: str = "auto", seeds=None, datasets=TABLE1_DATASETS,
-           models=TABLE1_MODELS) -> pd.DataFrame:
+def table1(records, preset="auto", seeds=None, datasets=None, models=None) -> pd.DataFrame:
     """Table 1 from records: seed mean/std per (dataset, model, variant) beside the paper's numbers.
 
-    seeds None -> the preset's seeds. Paper columns are prefixed 'paper_' (NaN where the paper ran
-    no such model).
+    The runs of the study plan (gamlib.plan.table_runs: its seeds unless `seeds` are given; only `datasets`
+    and `models` when given). Paper columns are prefixed 'paper_' (NaN where the paper ran no such model).
     """
-    seeds = get_preset(preset).seeds if seeds is None else seeds
-    ours = seed_summary(select_runs(records, preset, seeds, datasets, models))
+    preset = get_preset(preset)
+    ours = seed_summary(find_runs(records, preset, table_runs(preset, "table1", seeds, datasets, models)))
     paper = PAPER_TABLE1.rename(columns={c: f"paper_{c}" for c in PAPER_TABLE1.columns if c not in KEYS})
     return ours.merge(paper, on=KEYS, how="left")
 
 
-def table3(records, preset: str = "auto", seeds=None, dataset: str = "wikitext2",
+def table3(records, preset="auto", seeds=None, dataset: str = "wikitext2",
            variants=ABLATION_VARIANTS) -> pd.DataFrame:
     """Table 3 from records: each GAM variant's pathways, seed mean/std and the paper's numbers."""
-    seeds = get_preset(preset).seeds if seeds is None else seeds
-    ours = seed_summary(select_runs(records, preset, seeds, [dataset], [("gam", v) for v in variants]))
+    preset = get_preset(preset)
+    runs = table_runs(preset, "table3", seeds, None, [("gam", v) for v in variants])
+    ours = seed_summary(find_runs(records, preset, [replace(r, dataset=dataset) for r in runs]))
     flags = pd.DataFrame([dict(variant=v, gate=GAM_VARIANTS[v].gated, local=GAM_VARIANTS[v].local,
                                **{"global": GAM_VARIANTS[v].memory is not None}) for v in variants])
     paper = PAPER_TABLE3.drop(columns=["gate", "local", "global"]).rename(
@@ -112,20 +118,12 @@ STUDY_TABLES = ("table1", "table3")
 STUDY_METRICS = ("val_loss", "val_ppl", "seconds_per_epoch", "tokens_per_s")
 
 
-def study_grid(table: str, preset: str, dataset=None) -> tuple[list, list, tuple]:
-    """What a preset's study plans for `table`: (datasets, [(model, variant)], seeds).
-
-    table1: the preset's Table 1 models on TABLE1_DATASETS (or `dataset`); table3: the four GAM
-    variants on WikiText-2 (or `dataset`); seeds: the preset's.
-    """
-    check_choice("table", table, STUDY_TABLES)
-    settings = get_preset(preset)
-    if dataset is None:
-        datasets = list(TABLE1_DATASETS) if table == "table1" else ["wikitext2"]
-    else:
-        datasets = [dataset] if isinstance(dataset, str) else list(dataset)
-    rows = [tuple(m) for m in settings.table1_models] if table == "table1" else [("gam", v) for v in ABLATION_VARIANTS]
-    return datasets, rows, tuple(settings.seeds)
+def study_cells(table: str, preset, dataset=None) -> list[tuple[str, tuple[str, str], tuple[int, ...]]]:
+    """What a preset's study plans for `table` (gamlib.plan), cell by cell: (dataset, (model, variant), seeds),
+    in table order; only `dataset` (a name or several) when given."""
+    preset = get_preset(preset)
+    datasets = table_datasets(table) if dataset is None else [dataset] if isinstance(dataset, str) else list(dataset)
+    return [(d, row, planned_seeds(preset, table, d)) for d in datasets for row in table_rows(preset, table)]
 
 
 def matches_preset(record: dict, ignore: tuple[str, ...] = ()) -> bool:
@@ -155,7 +153,7 @@ def matches_preset(record: dict, ignore: tuple[str, ...] = ()) -> bool:
 
 def study_runs(records: pd.DataFrame, table: str = "table1", presets=("cpu", "paper"), dataset=None) -> pd.DataFrame:
     """The records a study table is built from: for each preset, its finished LM runs in the grid of
-    `table` (study_grid), one row each; whatever exists, never an error for a partly run preset.
+    `table` (study_cells: the study plan's), one row each; whatever exists, never an error for a partly run preset.
     Records that no longer match their preset's settings (matches_preset) are left out, each named in a
     warning and listed in the result's .attrs["stale"]; an lr sweep's records (lr_sweep_table) are left out
     without a warning."""
@@ -174,11 +172,12 @@ def study_runs(records: pd.DataFrame, table: str = "table1", presets=("cpu", "pa
     parts = []
     pairs = pd.Series(list(zip(frame["model"], frame["variant"])), index=frame.index, dtype=object)
     for preset in presets:
-        datasets, rows, seeds = study_grid(table, preset, dataset)
-        part = frame[(frame["kind"] == "lm") & (frame["preset"] == get_preset(preset).name)
-                     & frame["dataset"].isin(datasets) & frame["seed"].isin(seeds) & pairs.isin(rows)]
-        order = [datasets.index(d) * len(rows) + rows.index(p) for d, p in zip(part["dataset"], pairs[part.index])]
-        parts.append(part.assign(_order=order).sort_values(["_order", "seed"], kind="stable").drop(columns="_order"))
+        cells = study_cells(table, preset, dataset)
+        order = {(d, row, s): i for i, (d, row, seeds) in enumerate(cells) for s in seeds}
+        keys = pd.Series(list(zip(frame["dataset"], pairs, frame["seed"])), index=frame.index, dtype=object)
+        part = frame[(frame["kind"] == "lm") & (frame["preset"] == get_preset(preset).name) & keys.isin(order)]
+        part = part.assign(_order=[order[k] for k in keys[part.index]])
+        parts.append(part.sort_values(["_order", "seed"], kind="stable").drop(columns="_order"))
     runs = pd.concat(parts, ignore_index=True) if parts else frame.iloc[:0]
     runs = runs.reset_index(drop=True)
     runs.attrs["stale"] = stale
@@ -194,7 +193,7 @@ def lr_sweep_table(records: pd.DataFrame, preset: str = "cpu", dataset: str = "w
     path. Empty when no sweep record exists. Only runs whose other settings are the preset's current ones count
     (matches_preset, lr aside)."""
     settings = get_preset(preset)
-    seed = settings.seeds[0]
+    seed, models = settings.seeds[0], table1_models(settings)
     columns = ["model", "variant", "seed", "lr", "preset_lr", "val_loss", "unigram_loss", "below_unigram", "best",
                "path"]
     lm = records[records.get("kind", pd.Series(dtype=object)) == "lm"] if len(records) else records
@@ -203,7 +202,7 @@ def lr_sweep_table(records: pd.DataFrame, preset: str = "cpu", dataset: str = "w
         record = row["record"]
         pair = (record.get("model"), record.get("variant"))
         if (record.get("preset") != settings.name or record.get("dataset") != dataset or record.get("seed") != seed
-                or pair not in settings.table1_models or not matches_preset(record, ignore=("lr",))):
+                or pair not in models or not matches_preset(record, ignore=("lr",))):
             continue
         lr = record["train_config"]["lr"]
         rows.append(dict(model=pair[0], variant=pair[1], seed=seed, lr=lr, preset_lr=lr == settings.train.lr,
@@ -213,7 +212,7 @@ def lr_sweep_table(records: pd.DataFrame, preset: str = "cpu", dataset: str = "w
     table = pd.DataFrame(rows, columns=[c for c in columns if c != "best"])
     if not table["preset_lr"].eq(False).any():
         return pd.DataFrame(columns=columns)   # no sweep run yet: the Table 1 runs alone are not a sweep
-    order = {pair: i for i, pair in enumerate(settings.table1_models)}
+    order = {pair: i for i, pair in enumerate(models)}
     table = table.assign(_order=[order[p] for p in zip(table["model"], table["variant"])])
     table = table.sort_values(["_order", "lr"]).drop(columns="_order").reset_index(drop=True)
     best = table.groupby(["model", "variant"])["val_loss"].transform("min")
@@ -307,11 +306,11 @@ def _paper_reported(table: str, dataset: str, model: str, variant: str) -> tuple
 def study_table(records: pd.DataFrame, table: str = "table1", presets=("cpu", "paper"), dataset=None,
                 reference=("gam", "full"), factor: float = SPREAD_FACTOR) -> pd.DataFrame:
     """A long table of the committed studies: one row per (preset, dataset, model, variant) that the
-    preset's study plans (study_grid), from whatever records exist, beside the paper's reported numbers.
+    preset's study plans (gamlib.plan), from whatever records exist, beside the paper's reported numbers.
 
     records: load_records' DataFrame (e.g. of gamlib.paths.committed_results_dir()). table: "table1"
     (the preset's Table 1 models) or "table3" (the GAM variants). Columns:
-      preset, dataset, model, variant; n (seeds found), n_planned (the preset's seeds), complete, status
+      preset, dataset, model, variant; n (seeds found), n_planned (the seeds the plan trains there), complete, status
         ("3 of 3 seeds", "1 of 3 seeds: spread n/a", "not run yet"), seeds, device(s), params;
       {metric}_mean / _std over seeds for val_loss, val_ppl, seconds_per_epoch, tokens_per_s (std NaN for one seed);
       unigram_loss: the yardstick of the preset's own tokenizer and data (the records' metrics.unigram_loss),
@@ -328,56 +327,62 @@ def study_table(records: pd.DataFrame, table: str = "table1", presets=("cpu", "p
     everyone = records.reindex(columns=["kind", "preset", "dataset", "unigram_loss"])
     for preset in presets:
         name = get_preset(preset).name
-        datasets, grid, seeds = study_grid(table, preset, dataset)
-        for ds in datasets:
+        cells = study_cells(table, preset, dataset)
+        for ds in dict.fromkeys(d for d, _, _ in cells):
             mine = runs[(runs["preset"] == name) & (runs["dataset"] == ds)]
             summary = seed_summary(mine, [m for m in STUDY_METRICS if m in mine]) if len(mine) else pd.DataFrame()
             by_key = {} if summary.empty else {(r["model"], r["variant"]): r for _, r in summary.iterrows()}
             unigram = everyone.loc[(everyone["kind"] == "lm") & (everyone["preset"] == name)
                                    & (everyone["dataset"] == ds), "unigram_loss"].dropna()
             unigram = float(unigram.median()) if len(unigram) else math.nan
-            ref = by_key.get(tuple(reference))
-            for model, variant in grid:
-                row = by_key.get((model, variant))
-                n = 0 if row is None else int(row["n"])
-                entry = dict(preset=name, dataset=ds, model=model, variant=variant, n=n, n_planned=len(seeds),
-                             complete=n == len(seeds),
-                             status=("not run yet" if n == 0 else f"{n} of {len(seeds)} seeds"
-                                     + ("" if n >= 2 else ": spread n/a")),
-                             seeds=() if row is None else row["seeds"],
-                             device="—" if row is None else row["device"],
-                             params=math.nan if row is None else row["params"])
-                for metric in STUDY_METRICS:
-                    for stat in ("mean", "std"):
-                        column = f"{metric}_{stat}"
-                        entry[column] = math.nan if row is None or column not in row else row[column]
-                entry["unigram_loss"] = unigram
-                entry["below_unigram"] = unigram - entry["val_loss_mean"]
-                entry.update(delta=math.nan, pooled_std=math.nan, threshold=math.nan, beyond_spread=None)
-                if (model, variant) == tuple(reference):
-                    entry["spread"] = "reference" if n else "—"
-                    if n:
-                        entry["delta"] = 0.0
-                elif row is None:
-                    entry["spread"] = "—"
-                elif ref is None:
-                    entry["spread"] = f"n/a ({' '.join(reference)} not run yet)"
-                else:
-                    entry["delta"] = row["val_loss_mean"] - ref["val_loss_mean"]
-                    if n < 2 or ref["n"] < 2:
-                        entry["spread"] = f"n/a (n={min(n, int(ref['n']))})"
-                    else:
-                        pair = pd.DataFrame([ref, row]).assign(label=["reference", "row"])
-                        cmp = compare_to_spread(pair, "val_loss", label="label", factor=factor).iloc[0]
-                        entry.update(pooled_std=cmp["pooled_std"], threshold=cmp["threshold"],
-                                     beyond_spread=bool(cmp["exceeds"]),
-                                     spread="beyond" if cmp["exceeds"] else "within")
-                paper_loss, paper_ppl, paper_ref = _paper_reported(table, ds, model, variant)
-                entry.update(paper_val_loss=paper_loss, paper_val_ppl=paper_ppl,
-                             paper_delta=math.log(paper_ppl / paper_ref) if paper_ppl == paper_ppl
-                             and paper_ref == paper_ref else math.nan)
+            for _, row, seeds in (c for c in cells if c[0] == ds):
+                entry = _study_entry(name, ds, row, by_key.get(row), len(seeds), unigram)
+                entry.update(_spread_entry(row, by_key.get(row), by_key.get(tuple(reference)), reference, factor))
+                entry.update(_paper_entry(table, ds, *row))
                 out.append(entry)
     return pd.DataFrame(out)
+
+
+def _study_entry(preset: str, dataset: str, pair, row, planned: int, unigram: float) -> dict:
+    """study_table's columns for one cell: what was found, its seed summary, its distance to the unigram loss."""
+    n = 0 if row is None else int(row["n"])
+    entry = dict(preset=preset, dataset=dataset, model=pair[0], variant=pair[1], n=n, n_planned=planned,
+                 complete=n == planned,
+                 status="not run yet" if n == 0 else f"{n} of {planned} seed{'s' if planned > 1 else ''}"
+                 + ("" if n >= 2 else ": spread n/a"),
+                 seeds=() if row is None else row["seeds"], device="—" if row is None else row["device"],
+                 params=math.nan if row is None else row["params"])
+    for metric in STUDY_METRICS:
+        for stat in ("mean", "std"):
+            column = f"{metric}_{stat}"
+            entry[column] = math.nan if row is None or column not in row else row[column]
+    return {**entry, "unigram_loss": unigram, "below_unigram": unigram - entry["val_loss_mean"]}
+
+
+def _spread_entry(pair, row, ref, reference, factor: float) -> dict:
+    """study_table's comparison of a cell with the reference row: delta, pooled_std, threshold, beyond_spread, spread."""
+    entry = dict(delta=math.nan, pooled_std=math.nan, threshold=math.nan, beyond_spread=None)
+    if tuple(pair) == tuple(reference):
+        return {**entry, "spread": "reference" if row is not None else "—", "delta": 0.0 if row is not None else math.nan}
+    if row is None:
+        return {**entry, "spread": "—"}
+    if ref is None:
+        return {**entry, "spread": f"n/a ({' '.join(reference)} not run yet)"}
+    entry["delta"] = row["val_loss_mean"] - ref["val_loss_mean"]
+    if int(row["n"]) < 2 or ref["n"] < 2:
+        return {**entry, "spread": f"n/a (n={min(int(row['n']), int(ref['n']))})"}
+    pair_frame = pd.DataFrame([ref, row]).assign(label=["reference", "row"])
+    cmp = compare_to_spread(pair_frame, "val_loss", label="label", factor=factor).iloc[0]
+    return {**entry, "pooled_std": cmp["pooled_std"], "threshold": cmp["threshold"],
+            "beyond_spread": bool(cmp["exceeds"]), "spread": "beyond" if cmp["exceeds"] else "within"}
+
+
+def _paper_entry(table: str, dataset: str, model: str, variant: str) -> dict:
+    """study_table's paper columns for one cell."""
+    paper_loss, paper_ppl, paper_ref = _paper_reported(table, dataset, model, variant)
+    known = not math.isnan(paper_ppl) and not math.isnan(paper_ref)
+    return dict(paper_val_loss=paper_loss, paper_val_ppl=paper_ppl,
+                paper_delta=math.log(paper_ppl / paper_ref) if known else math.nan)
 
 
 def display_study_table(table: pd.DataFrame, factor: float = SPREAD_FACTOR) -> pd.DataFrame:
@@ -413,8 +418,9 @@ def study_sentences(table: pd.DataFrame, factor: float = SPREAD_FACTOR) -> list[
             sentences.append(f"{preset} on {dataset}: no records yet ({len(group)} rows planned).")
             continue
         devices = ", ".join(sorted({d for ds in have["device"] for d in ds.split(", ")}))
+        planned = int(group["n_planned"].max())
         text = (f"{preset} on {dataset} ({devices}): {len(have)} of {len(group)} planned rows have records, "
-                f"{int(group['complete'].sum())} with all {int(group['n_planned'].iloc[0])} seeds")
+                f"{int(group['complete'].sum())} with " + (f"all {planned} seeds" if planned > 1 else "the one planned seed"))
         missing = list(names[group["n"] == 0])
         partial = [f"{name} (n={n})" for name, n, c in zip(names, group["n"], group["complete"]) if n and not c]
         text += (f"; partial: {', '.join(partial)}" if partial else "") + (

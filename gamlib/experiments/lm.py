@@ -2,7 +2,7 @@
 
 A finished record whose specification matches is reused instead of retrained (unless
 force=True), so a long preset can be interrupted and resumed. Tables 1 and 3 are loops over the
-grids of gamlib.presets. From the shell:
+runs of the study plan (gamlib.plan). From the shell:
 
     python -m gamlib.experiments.lm --model gam --dataset wikitext2 --preset auto --seed 0
 """
@@ -22,7 +22,8 @@ from ..data import DATASETS, load_lm_data, unigram_loss
 from ..models.config import DEFAULT_VARIANTS
 from ..models.registry import build_model
 from ..paths import results_dir
-from ..presets import ABLATION_VARIANTS, TABLE1_DATASETS, TABLE1_MODELS, get_preset, table1_seeds
+from ..plan import ABLATION_VARIANTS, TABLE1_DATASETS, TABLE1_MODELS, Run, table_runs
+from ..presets import get_preset
 from ..files import atomic_write, sha256_file
 from ..records import find_or_run, provenance, spec_hash
 from ..runtime import seed_everything
@@ -113,25 +114,28 @@ def checkpoint_matches(record: dict) -> bool:
     return bool(weights) and Path(weights).exists() and sha256_file(weights) == record.get("checkpoint_sha256")
 
 
-def run_table1(preset: str = "auto", seeds=None, datasets=TABLE1_DATASETS, models=TABLE1_MODELS,
-               results_root=None, data_dir=None, force: bool = False, progress: bool = False) -> list[dict]:
-    """Train (or reuse) every (dataset, model, variant, seed) of Table 1; return the records.
-
-    seeds None -> table1_seeds(preset). models: (model, variant) pairs.
-    """
-    seeds = table1_seeds(preset, seeds)
-    return [run_lm_experiment(model, variant, dataset, preset, seed, results_root=results_root,
-                              data_dir=data_dir, force=force, progress=progress)
-            for dataset in datasets for model, variant in models for seed in seeds]
+def run_planned(runs: list[Run], preset, results_root=None, data_dir=None, force: bool = False,
+                progress: bool = False) -> list[dict]:
+    """Train (or reuse) each run of the study plan; return the records in the same order."""
+    return [run_lm_experiment(r.model, r.variant, r.dataset, preset, r.seed, results_root=results_root,
+                              data_dir=data_dir, force=force, progress=progress, lr=r.lr) for r in runs]
 
 
-def run_ablations(preset: str = "auto", seeds=None, variants=ABLATION_VARIANTS, dataset: str = "wikitext2",
+def run_table1(preset="auto", seeds=None, datasets=TABLE1_DATASETS, models=TABLE1_MODELS, results_root=None,
+               data_dir=None, force: bool = False, progress: bool = False, first_seed: int | None = None) -> list[dict]:
+    """Train (or reuse) every run of Table 1 (gamlib.plan.table_runs): the plan's seeds unless `seeds` are given
+    (first_seed: the seed of a one-seed cell); only `datasets` and `models` ((model, variant) pairs)."""
+    preset = get_preset(preset)
+    runs = table_runs(preset, "table1", seeds, datasets, models, first_seed)
+    return run_planned(runs, preset, results_root, data_dir, force, progress)
+
+
+def run_ablations(preset="auto", seeds=None, variants=ABLATION_VARIANTS, dataset: str = "wikitext2",
                   results_root=None, data_dir=None, force: bool = False, progress: bool = False) -> list[dict]:
-    """Train (or reuse) each GAM variant of Table 3 for each seed (None -> the preset's seeds)."""
-    seeds = get_preset(preset).seeds if seeds is None else tuple(seeds)
-    return [run_lm_experiment("gam", variant, dataset, preset, seed, results_root=results_root,
-                              data_dir=data_dir, force=force, progress=progress)
-            for variant in variants for seed in seeds]
+    """Train (or reuse) each GAM variant of Table 3 for each seed (None: the plan's)."""
+    preset = get_preset(preset)
+    runs = table_runs(preset, "table3", seeds, None, [("gam", v) for v in variants])
+    return run_planned([replace(r, dataset=dataset) for r in runs], preset, results_root, data_dir, force, progress)
 
 
 def preset_unigram_loss(dataset: str, preset: str = "auto", data_dir=None) -> float:

@@ -17,7 +17,8 @@ import time
 import torch
 
 from ..models.registry import build_model
-from ..presets import TABLE1_MODELS, get_preset
+from ..plan import TABLE1_MODELS
+from ..presets import get_preset
 from ..records import find_or_run, provenance
 from ..runtime import device_name, pick_device, sync
 from .inference import benchmark_path

@@ -6,20 +6,19 @@ import pytest
 
 from gamlib.experiments import lm as lm_experiments
 from gamlib.experiments.lm import preset_unigram_loss, run_lm_experiment
-from gamlib.presets import table1_seeds
+from gamlib.presets import get_preset
 from gamlib.runtime import default_device, device_name
 
 
 def test_experiment_grids_call_run_lm_experiment_with_shared_defaults(monkeypatch):
     calls = []
     monkeypatch.setattr(lm_experiments, "run_lm_experiment", lambda *args, **kwargs: calls.append((args, kwargs)) or {})
-    assert table1_seeds("quick") == (0,) and table1_seeds("paper") == (0, 1, 2)
-    assert table1_seeds("quick", [3, 4]) == (3, 4) and table1_seeds("quick", quick_seed=5) == (5,)
+    quick = get_preset("quick")
     lm_experiments.run_table1("quick", models=[("gam", "full"), ("mamba", "paper")])
     assert [args for args, _ in calls] == [
-        ("gam", "full", "wikitext2", "quick", 0), ("mamba", "paper", "wikitext2", "quick", 0),
-        ("gam", "full", "tinystories", "quick", 0), ("mamba", "paper", "tinystories", "quick", 0)]
-    assert calls[0][1] == dict(results_root=None, data_dir=None, force=False, progress=False)
+        ("gam", "full", "wikitext2", quick, 0), ("mamba", "paper", "wikitext2", quick, 0),
+        ("gam", "full", "tinystories", quick, 0), ("mamba", "paper", "tinystories", quick, 0)]
+    assert calls[0][1] == dict(results_root=None, data_dir=None, force=False, progress=False, lr=None)
     calls.clear()
     lm_experiments.run_ablations("quick", variants=["full", "local_only"])
     assert [(args[1], args[4]) for args, _ in calls] == [

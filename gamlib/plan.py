@@ -1,0 +1,115 @@
+"""The study plan: which runs make up a preset's study, as typed values. The one place a grid is defined.
+
+    Table 1   the preset's Table 1 models on WikiText-2 and TinyStories
+    Table 3   the four GAM variants on WikiText-2 (its `full` runs are Table 1's)
+    Table 2   one block's time and memory against the length (gamlib.run_scaling), on CUDA for a GPU preset
+    lr sweep  the first seed of each Table 1 model at other learning rates (kept out of the tables)
+
+The seed rule: every table trains the preset's seeds, except Table 1 where a CPU budget asks for fewer:
+`quick` trains one seed (ten runs instead of thirty), a CPU study trains TinyStories with its first seed.
+Training, the tables, the scorecard and scripts/study.py all read this module.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .checks import check_choice
+from .presets import Preset
+
+# The paper's "Transformer" is the naive-attention reference, its "Mamba" the bare-mixer 'paper' form.
+TABLE1_MODELS = (("gam", "full"), ("transformer", "naive"), ("transformer", "sdpa"),
+                 ("mamba", "paper"), ("mamba", "standard"))
+TABLE1_DATASETS = ("wikitext2", "tinystories")
+ABLATION_VARIANTS = ("full", "global_only", "sum_fusion", "local_only")
+TABLES = ("table1", "table3")
+# A CPU study trains the SDPA Transformer only: naive attention computes the same function (notebook 04 checks
+# it), so the study times the two side by side (gamlib.run_training_benchmark) instead of training both.
+CPU_STUDY_MODELS = tuple(m for m in TABLE1_MODELS if m != ("transformer", "naive"))
+
+
+@dataclass(frozen=True)
+class Run:
+    """One training run of a study: what gamlib.run_lm_experiment trains. lr None: the preset's own."""
+    model: str
+    variant: str
+    dataset: str
+    seed: int
+    lr: float | None = None
+
+    @property
+    def pair(self) -> tuple[str, str]:
+        return (self.model, self.variant)
+
+    def describe(self) -> str:
+        return f"{self.model} {self.variant} on {self.dataset}, seed {self.seed}" + (
+            f", lr {self.lr:g}" if self.lr is not None else "")
+
+
+def table1_models(preset: Preset) -> tuple[tuple[str, str], ...]:
+    """The (model, variant) rows a preset's Table 1 trains."""
+    return CPU_STUDY_MODELS if preset.name == "cpu" else TABLE1_MODELS
+
+
+def table_rows(preset: Preset, table: str) -> tuple[tuple[str, str], ...]:
+    """The (model, variant) rows of `table` ("table1" or "table3")."""
+    check_choice("table", table, TABLES)
+    return table1_models(preset) if table == "table1" else tuple(("gam", v) for v in ABLATION_VARIANTS)
+
+
+def table_datasets(table: str) -> tuple[str, ...]:
+    check_choice("table", table, TABLES)
+    return TABLE1_DATASETS if table == "table1" else ("wikitext2",)
+
+
+def planned_seeds(preset: Preset, table: str, dataset: str, first_seed: int | None = None) -> tuple[int, ...]:
+    """The seeds `table` trains on `dataset` (the seed rule above). first_seed: the one seed of a
+    one-seed cell (default: the preset's first)."""
+    check_choice("table", table, TABLES)
+    one = (preset.seeds[0] if first_seed is None else first_seed,)
+    if table == "table1" and (preset.name == "quick" or (preset.hardware == "cpu" and dataset != "wikitext2")):
+        return one
+    return tuple(preset.seeds)
+
+
+def table_runs(preset: Preset, table: str, seeds=None, datasets=None, models=None,
+               first_seed: int | None = None) -> list[Run]:
+    """The runs of one table, in table order (dataset, row, seed). seeds: instead of the plan's;
+    datasets, models: only these datasets and (model, variant) rows."""
+    rows = [m for m in table_rows(preset, table) if models is None or m in {tuple(p) for p in models}]
+    return [Run(model, variant, dataset, seed)
+            for dataset in table_datasets(table) if datasets is None or dataset in datasets
+            for model, variant in rows
+            for seed in (tuple(seeds) if seeds is not None else planned_seeds(preset, table, dataset, first_seed))]
+
+
+def planned_runs(preset: Preset, tables=TABLES, seeds=None, datasets=None, models=None) -> list[Run]:
+    """The distinct training runs of the chosen tables, cheapest first: WikiText-2 before TinyStories, Mamba
+    last, table order within."""
+    runs = dict.fromkeys(run for table in tables if table in TABLES
+                         for run in table_runs(preset, table, seeds, datasets, models))
+    return sorted(runs, key=lambda r: (r.dataset != "wikitext2", r.model == "mamba"))
+
+
+def lr_sweep_runs(preset: Preset, lrs, seed: int | None = None, models=None) -> list[Run]:
+    """The first seed (or `seed`) of each Table 1 model (or of `models`) on WikiText-2 at each lr of `lrs`
+    and at the preset's own (lr None: the Table 1 run itself, reused when it exists), Mamba last."""
+    seed = preset.seeds[0] if seed is None else seed
+    rows = [m for m in table1_models(preset) if models is None or m in {tuple(p) for p in models}]
+    runs = [Run(model, variant, "wikitext2", seed, None if lr == preset.train.lr else lr)
+            for model, variant in rows for lr in sorted({preset.train.lr, *lrs})]
+    return sorted(runs, key=lambda r: r.model == "mamba")
+
+
+def study_models(preset: Preset) -> set[tuple[str, str]]:
+    """Every (model, variant) the study of a preset trains (Tables 1 and 3)."""
+    return {*table1_models(preset), *table_rows(preset, "table3")}
+
+
+def times_attention_side_by_side(preset: Preset) -> bool:
+    """True when the study trains one attention only and times every Table 1 model side by side instead."""
+    return bool(set(TABLE1_MODELS) - set(table1_models(preset)))
+
+
+def runs_scaling(preset: Preset) -> bool:
+    """Table 2 in the study: a GPU preset measures it on CUDA (notebook 08 measures it on a CPU)."""
+    return preset.hardware == "gpu"
