@@ -18,7 +18,6 @@ Exit status: 0 all passed; 1 a test or a training failed; 2 no CUDA GPU is visib
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import math
 import subprocess
 import sys
@@ -37,14 +36,6 @@ def no_cuda_message() -> str:
             "torch.cuda.is_available() is False). Run it on a machine with an NVIDIA GPU and a CUDA build of "
             "PyTorch (on Linux, PyPI's torch wheels are CUDA builds: `make gpu-check TORCH_SPEC=torch` in a fresh "
             "clone); nothing was run.")
-
-
-def load_script(name: str):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
 
 
 def run_tests(timeout: int) -> tuple[bool, list[str]]:
@@ -116,22 +107,24 @@ def train_briefly(model: str, variant: str, precision: str, steps: int, batch: i
 
 def extrapolate(rows: list[dict]) -> list[str]:
     """Tables 1 and 3 at the paper preset on this GPU, from the fp32 tokens/s measured here."""
-    estimate = load_script("study")
     from gamlib import get_preset
+    from gamlib.experiments.cost import chunks
+    from gamlib.plan import planned_runs
 
     paper = get_preset("paper")
     rate = {(r["model"], r["variant"]): r.get("tokens_per_s") for r in rows if r["precision"] == "fp32"}
     total, missing = 0.0, set()
-    for model, variant, dataset, *_ in estimate.training_runs("paper", paper.seeds, ("table1", "table3")):
-        speed = rate.get((model, variant))
+    runs = planned_runs(paper, ("table1", "table3"))
+    for run in runs:
+        speed = rate.get(run.pair)
         if not speed:
-            missing.add(f"{model} {variant}")
+            missing.add(" ".join(run.pair))
             continue
         T, epochs = paper.model["block_size"], paper.train.epochs
-        trained = estimate.chunks(paper, dataset, "train") * T * epochs
-        evaluated = estimate.chunks(paper, dataset, "val") * T * (epochs + 1)
+        trained = chunks(paper, run.dataset, "train") * T * epochs
+        evaluated = chunks(paper, run.dataset, "val") * T * (epochs + 1)
         total += (trained + evaluated / 3) / speed
-    lines = [f"paper preset, Tables 1 + 3 (39 runs, fp32), extrapolated from the tokens/s above: about "
+    lines = [f"paper preset, Tables 1 + 3 ({len(runs)} runs, fp32), extrapolated from the tokens/s above: about "
              f"{total / 3600:.1f} h on this GPU (from training-step throughput; start-up, data and logging add some)"]
     if missing:
         lines.append(f"  (without {', '.join(sorted(missing))}: not measured)")

@@ -64,26 +64,46 @@ def build_block(model_name: str, variant: str | None, seq_len: int, *, n_embd: i
     return MambaLayer(config, resolved), config, resolved
 
 
-def activation_bytes_estimate(config: LMConfig, batch_size: int, seq_len: int) -> int:
-    """A rough fp32 size of what one CPU forward+backward holds at its peak; used to skip points.
-
-    Floats per token, rounded up from CPU measurements at small sizes (a test checks agreement
-    within a factor 2): about 22 C for every block (LayerNorms, projections, the 4C FFN), plus
+def activation_floats_per_token(config: LMConfig, seq_len: int, device_type: str = "cpu",
+                                mamba_backend: str = "mambapy") -> int:
+    """Floats one block holds per token at the peak of a forward+backward, rounded up from CPU measurements
+    at small sizes (a test checks agreement within a factor 2): about 22 C for every block (LayerNorms,
+    projections, the 4C FFN), plus
       GAM: S (slot weights);
-      Mamba: 8 E C N (mambapy's parallel-scan states, E = expand, N = d_state);
-      attention: 4 H T (scores, softmax, dropout mask and their gradients) for naive attention, and
-      for SDPA with dropout too, since PyTorch's fused CPU kernels lack dropout and fall back to
-      the T x T math path.
+      Mamba on mambapy: 8 E C N (its parallel-scan states, E = expand, N = d_state; mamba_ssm keeps none);
+      attention: 4 H T (scores, softmax, dropout mask and their gradients) for naive attention, and, on a
+      CPU, for SDPA with dropout too, since PyTorch's fused CPU kernels lack dropout and fall back to the
+      T x T math path.
     """
     C = config.n_embd
     per_token = 22 * C
     if isinstance(config, GAMConfig) and config.use_global:
         per_token += config.num_memory_slots
-    if isinstance(config, TransformerConfig) and (config.variant == "naive" or config.dropout > 0):
+    if isinstance(config, TransformerConfig) and (
+            config.variant == "naive" or (device_type == "cpu" and config.dropout > 0)):
         per_token += 4 * config.n_head * seq_len
-    if isinstance(config, MambaConfig):
+    if isinstance(config, MambaConfig) and mamba_backend == "mambapy":
         per_token += 8 * config.expand * C * config.d_state
-    return 4 * batch_size * seq_len * per_token
+    return per_token
+
+
+def activation_bytes_estimate(config: LMConfig, batch_size: int, seq_len: int) -> int:
+    """A rough fp32 size of what one CPU forward+backward holds at its peak; used to skip points."""
+    return 4 * batch_size * seq_len * activation_floats_per_token(config, seq_len)
+
+
+def mixing_flops_per_token(config: LMConfig, seq_len: int) -> int:
+    """Forward FLOPs per token of one block that its parameter count does not give (2 x parameters does the
+    rest): attention's scores and weighted sum over the full T x T, 4 T C; GAM's bank used a second time,
+    2 S C; Mamba's selective scan, 9 E C N."""
+    C = config.n_embd
+    if isinstance(config, TransformerConfig):
+        return 4 * seq_len * C
+    if isinstance(config, GAMConfig):
+        return 2 * config.num_memory_slots * C if config.use_global else 0
+    if isinstance(config, MambaConfig):
+        return 9 * config.expand * C * config.d_state
+    return 0
 
 
 @contextmanager
@@ -100,20 +120,13 @@ def _native_stderr_silenced():
         os.close(devnull)
 
 
-def cpu_peak_bytes(step, alive_before: list[torch.Tensor]) -> int:
-    """Peak bytes of CPU tensors alive while `step()` runs, counting `alive_before` as held.
+def allocator_bytes(step) -> tuple[int, int]:
+    """(bytes allocated in all, the most bytes held at once) by PyTorch's CPU allocator while `step()` runs.
 
-    torch.profiler(profile_memory=True) records every allocation and free made through PyTorch's
-    CPU allocator (activations, temporaries inside an op, saved tensors, gradients); the running
-    sum of those events, taken in time order, peaks at the largest number of bytes alive at once.
-    Tensors already alive (parameters, buffers, the input) add their sizes, each storage once.
-    This is the CPU counterpart of, not the same number as, CUDA max_memory_allocated: sizes are
-    as requested (no block rounding, no cache), memory that libraries obtain without PyTorch's
-    allocator is missed, and nothing allocated before the step counts beyond `alive_before`.
-    Some fused kernels (e.g. CPU flash attention) hold one buffer per thread, so the peak depends
-    a little on torch.get_num_threads(); measure_block records it.
+    torch.profiler(profile_memory=True) records every allocation and free made through that allocator
+    (activations, temporaries inside an op, saved tensors, gradients); the running sum of those events,
+    taken in time order, peaks at the largest number of bytes alive at once.
     """
-    storages = {t.untyped_storage().data_ptr(): t.untyped_storage().nbytes() for t in alive_before}
     profiler = profile(activities=[ProfilerActivity.CPU], profile_memory=True)
     with _native_stderr_silenced():
         profiler.start()
@@ -128,7 +141,34 @@ def cpu_peak_bytes(step, alive_before: list[torch.Tensor]) -> int:
     for event in events:
         held += event.nbytes()  # negative for a free
         peak = max(peak, held)
-    return sum(storages.values()) + peak
+    return sum(e.nbytes() for e in events if e.nbytes() > 0), peak
+
+
+def cpu_peak_bytes(step, alive_before: list[torch.Tensor]) -> int:
+    """Peak bytes of CPU tensors alive while `step()` runs (allocator_bytes), counting `alive_before` as held.
+
+    Tensors already alive (parameters, buffers, the input) add their sizes, each storage once.
+    This is the CPU counterpart of, not the same number as, CUDA max_memory_allocated: sizes are
+    as requested (no block rounding, no cache), memory that libraries obtain without PyTorch's
+    allocator is missed, and nothing allocated before the step counts beyond `alive_before`.
+    Some fused kernels (e.g. CPU flash attention) hold one buffer per thread, so the peak depends
+    a little on torch.get_num_threads(); measure_block records it.
+    """
+    storages = {t.untyped_storage().data_ptr(): t.untyped_storage().nbytes() for t in alive_before}
+    return sum(storages.values()) + allocator_bytes(step)[1]
+
+
+def _measure_device(device, precision: str | None) -> tuple[torch.device, str]:
+    """The device (None: CUDA when available) and precision (None: fp16 on CUDA, fp32 on a CPU) of a measurement."""
+    device = torch.device(device or default_device())
+    check_choice("device type", device.type, ("cpu", "cuda"))
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device 'cuda' requested but no CUDA GPU is available; use device='cpu'")
+    precision = precision or ("fp16" if device.type == "cuda" else "fp32")
+    check_choice("precision", precision, AUTOCAST_DTYPES)
+    if device.type != "cuda" and precision != "fp32":
+        raise ValueError(f"precision {precision!r} is CUDA-only here; CPU measurements run in fp32")
+    return device, precision
 
 
 def measure_block(model_name: str, variant: str | None, seq_len: int, *, batch_size: int = 16,
@@ -147,15 +187,8 @@ def measure_block(model_name: str, variant: str | None, seq_len: int, *, batch_s
     the module docstring for what it measures on each device), status 'ok' | 'oom' (CUDA out of
     memory) | 'skipped' (CPU estimate above max_cpu_bytes), and the reason when not 'ok'.
     """
-    device = torch.device(device or default_device())
-    check_choice("device type", device.type, ("cpu", "cuda"))
+    device, precision = _measure_device(device, precision)
     on_cuda = device.type == "cuda"
-    if on_cuda and not torch.cuda.is_available():
-        raise ValueError("device 'cuda' requested but no CUDA GPU is available; use device='cpu'")
-    precision = precision or ("fp16" if on_cuda else "fp32")
-    check_choice("precision", precision, AUTOCAST_DTYPES)
-    if not on_cuda and precision != "fp32":
-        raise ValueError(f"precision {precision!r} is CUDA-only here; CPU measurements run in fp32")
     seq_len, batch_size, n_embd, n_head, iters = (
         check_count(name, value) for name, value in
         (("seq_len", seq_len), ("batch_size", batch_size), ("n_embd", n_embd), ("n_head", n_head),
@@ -164,9 +197,7 @@ def measure_block(model_name: str, variant: str | None, seq_len: int, *, batch_s
     if not on_cuda and model_name == "mamba":
         if backend == "mamba_ssm":
             raise ValueError("Mamba backend 'mamba_ssm' runs on CUDA only; use backend='mambapy'")
-        if backend == "auto":
-            backend = "mambapy"  # resolve_backend would pick the CUDA kernels whenever a GPU exists
-
+        backend = "mambapy" if backend == "auto" else backend  # auto would pick the CUDA kernels whenever a GPU exists
     torch.manual_seed(seed)
     block, config, resolved_backend = build_block(model_name, variant, seq_len, n_embd=n_embd,
                                                   n_head=n_head, backend=backend, dropout=dropout)
@@ -229,8 +260,6 @@ def _run(block, shape, device, autocast_dtype, warmup, iters):
     x.grad = None
     alive = [*block.parameters(), *block.buffers(), x]
     return times, cpu_peak_bytes(step, alive)
-
-
 
 
 # ---- The bank read, explicit vs fused (scripts/bench_block.py) -----------------------------------
