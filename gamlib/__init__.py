@@ -31,7 +31,7 @@ from .analysis.params import paper_config_params
 from .analysis.stats import SPREAD_FACTOR, compare_to_spread, seed_summary, spread_sentence
 from .analysis.fits import fit_exponent, scaling_exponents
 from .analysis.tables import (display_study_table, display_table, find_runs, lr_sweep_sentences, lr_sweep_table, mean_std_text,
-                              scaling_frame, scaling_table, select_runs, study_runs, study_samples, study_sentences,
+                              scaling_frame, scaling_table, study_runs, study_samples, study_sentences,
                               study_table, table1, table3)
 from .analysis.scorecard import (CLAIMS, LINEAR_EXPONENT, SPEED_MARGIN, VERDICTS, committed_records, scorecard,
                                  scorecard_markdown)

@@ -66,7 +66,7 @@ def _panels(runs: pd.DataFrame) -> list[tuple]:
 def plot_loss_curves(runs: pd.DataFrame, reference: dict | None = None):
     """Training loss (thin line) and validation loss (dots) against training tokens seen, per model.
 
-    runs: records as load_records / select_runs / study_runs give them; one panel per (preset, dataset),
+    runs: records as load_records / find_runs / study_runs give them; one panel per (preset, dataset),
     two panels per row, one colour per (model, variant), the same in every panel: the mean over
     seeds, with a band from the lowest to the highest seed where there are several (seaborn's lineplot).
     Records without step-level curves (written before fit logged them) are drawn per epoch instead,

@@ -20,12 +20,6 @@ from .paper import PAPER_TABLE1, PAPER_TABLE3
 from .stats import KEYS, SPREAD_FACTOR, compare_to_spread, seed_summary
 
 
-def select_runs(records: pd.DataFrame, preset, seeds, datasets, models) -> pd.DataFrame:
-    """From load_records' DataFrame, the language-model records of `preset` for every
-    (dataset, model, variant, seed) asked for, one row each (find_runs)."""
-    return find_runs(records, preset, [Run(m, v, d, s) for d in datasets for m, v in models for s in seeds])
-
-
 def find_runs(records: pd.DataFrame, preset, runs: list[Run]) -> pd.DataFrame:
     """The records of `preset` for each run of `runs` (gamlib.plan.Run; lr aside), one row each.
 
@@ -51,14 +45,17 @@ def find_runs(records: pd.DataFrame, preset, runs: list[Run]) -> pd.DataFrame:
     return found.sort_values([*KEYS, "seed"]).reset_index(drop=True)
 
 
-def table1(records, preset="auto", seeds=None, datasets=None, models=None) -> pd.DataFrame:
+def table1(records, preset="auto", seeds=None, datasets=None, models=None, first_seed: int | None = None
+           ) -> pd.DataFrame:
     """Table 1 from records: seed mean/std per (dataset, model, variant) beside the paper's numbers.
 
-    The runs of the study plan (gamlib.plan.table_runs: its seeds unless `seeds` are given; only `datasets`
-    and `models` when given). Paper columns are prefixed 'paper_' (NaN where the paper ran no such model).
+    The runs of the study plan (gamlib.plan.table_runs: its seeds unless `seeds` are given, first_seed the
+    seed of a one-seed cell; only `datasets` and `models` when given). Paper columns are prefixed 'paper_'
+    (NaN where the paper ran no such model).
     """
     preset = get_preset(preset)
-    ours = seed_summary(find_runs(records, preset, table_runs(preset, "table1", seeds, datasets, models)))
+    runs = table_runs(preset, "table1", seeds, datasets, models, first_seed)
+    ours = seed_summary(find_runs(records, preset, runs))
     paper = PAPER_TABLE1.rename(columns={c: f"paper_{c}" for c in PAPER_TABLE1.columns if c not in KEYS})
     return ours.merge(paper, on=KEYS, how="left")
 

@@ -5,14 +5,15 @@ import pytest
 
 from gamlib.analysis.paper import PAPER_TABLE3
 from gamlib.analysis.stats import compare_to_spread, seed_summary, spread_sentence
-from gamlib.analysis.tables import select_runs, table3
+from gamlib.analysis.tables import find_runs, table3
+from gamlib.plan import Run
 
 
 def test_seeds_that_disagree_on_params_are_an_error(tmp_path, fake_record, write_records):
     records = write_records(tmp_path, [fake_record("gam", "full", 0, 6.0, params=10),
                                        fake_record("gam", "full", 1, 6.0, params=11)])
     with pytest.raises(ValueError, match="seeds disagree on params"):
-        seed_summary(select_runs(records, "quick", [0, 1], ["wikitext2"], [("gam", "full")]))
+        seed_summary(find_runs(records, "quick", [Run("gam", "full", "wikitext2", s) for s in (0, 1)]))
 
 
 def test_table3_flags_and_spread_rule_both_outcomes(tmp_path, write_records, ablation_records):

@@ -6,8 +6,9 @@ import warnings
 import pytest
 
 from gamlib.analysis.tables import (display_study_table, display_table, lr_sweep_sentences, lr_sweep_table,
-                                   matches_preset, mean_std_text, select_runs, study_runs, study_sentences, study_table,
+                                   matches_preset, mean_std_text, find_runs, study_runs, study_sentences, study_table,
                                    table1, table3)
+from gamlib.plan import Run
 from gamlib.presets import get_preset
 from gamlib.records import SCHEMA_VERSION, load_records, save_record
 
@@ -39,7 +40,8 @@ def test_missing_records_name_what_is_missing(tmp_path, fake_record, write_recor
                                        fake_record("gam", "full", 1, 6.0, preset="paper")])
     with pytest.raises(LookupError, match=r"preset 'quick': gam/full on wikitext2 seed 1; "
                                           r"transformer/naive on wikitext2 seed 0.*run_table1"):
-        select_runs(records, "quick", [0, 1], ["wikitext2"], [("gam", "full"), ("transformer", "naive")])
+        find_runs(records, "quick", [Run(m, v, "wikitext2", s) for m, v in [("gam", "full"), ("transformer", "naive")]
+                                     for s in (0, 1)])
     with pytest.raises(LookupError, match="gam/global_only on wikitext2 seed 0"):
         table3(load_records(tmp_path / "empty"), "quick", seeds=[0])
     save_record({"schema": SCHEMA_VERSION, "spec_hash": "s", "kind": "scaling", "preset": "quick", "rows": [],
