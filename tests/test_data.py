@@ -10,8 +10,9 @@ import re
 import pytest
 import torch
 
-import gamlib.data
+import gamlib.data.sources
 from gamlib.data import chunk, load_lm_data, load_rows, read_local_rows, rows_sha256
+from gamlib.paths import project_root
 
 SYLLABLES = "ka lo mi nu ra se ti vo ba de fi go hu je ly pa qu so we zy".split()
 # 400 made-up words: enough distinct text that a vocabulary of 300 is not exhausted (the small tests rely on it).
@@ -104,7 +105,7 @@ def test_missing_data_says_where_it_looked_and_how_to_fix(tmp_path, monkeypatch)
 def test_explicit_data_dir_is_the_only_folder_read(small_data, tmp_path, monkeypatch):
     """data_dir wins over a valid $GAMLIB_DATA_DIR and a reachable hub: a folder lacking the split is an error."""
     monkeypatch.setenv("GAMLIB_DATA_DIR", str(small_data))
-    monkeypatch.setattr(gamlib.data, "load_hub_rows", lambda *args: ["hub row"] * 10)
+    monkeypatch.setattr(gamlib.data.sources, "load_hub_rows", lambda *args: ["hub row"] * 10)
     partial = tmp_path / "partial"
     (partial / "wikitext-2-v1").mkdir(parents=True)
     (partial / "wikitext-2-v1" / "train.txt").write_text("only train\n")
@@ -128,17 +129,18 @@ def test_without_explicit_folder_checkout_data_then_hub(monkeypatch):
     """Neither data_dir nor $GAMLIB_DATA_DIR: <checkout>/data is looked at, then the hub; its failure is explained."""
     monkeypatch.delenv("GAMLIB_DATA_DIR", raising=False)
     served = []
-    monkeypatch.setattr(gamlib.data, "load_hub_rows", lambda source, split, max_rows: served.append(split) or ["a b"])
+    monkeypatch.setattr(gamlib.data.sources, "load_hub_rows",
+                        lambda source, split, max_rows: served.append(split) or ["a b"])
     assert load_rows("tinystories", "validation") == (["a b"], "hub:roneneldan/TinyStories/default")
 
     def offline(*args):
         raise ConnectionError("hub unreachable")
 
-    monkeypatch.setattr(gamlib.data, "load_hub_rows", offline)
+    monkeypatch.setattr(gamlib.data.sources, "load_hub_rows", offline)
     with pytest.raises(FileNotFoundError) as error:
         load_rows("tinystories", "train")
     text = str(error.value)
-    assert f"{gamlib.data.project_root() / 'data' / 'tinystories' / 'train.txt'}" in text
+    assert f"{project_root() / 'data' / 'tinystories' / 'train.txt'}" in text
     assert "ConnectionError: hub unreachable" in text and "GAMLIB_DATA_DIR" in text
 
 

@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-import gamlib.data
+import gamlib.data.cache
 from gamlib.data import Detokenizer, build_detokenizer, load_lm_data, load_rows, tokenizer_sha256, train_tokenizer
 
 
@@ -101,7 +101,8 @@ def test_decoding_leaves_the_tokenizer_and_fingerprint_alone_and_is_cached(wikit
     # a fresh load reads the cached table instead of counting again, and decodes alike
     again = load_lm_data("wikitext2", block_size=32, vocab_size=512, max_train_rows=2000, max_val_rows=100)
     with monkeypatch.context() as patch:
-        patch.setattr(gamlib.data, "build_detokenizer", lambda *args: pytest.fail("counted again despite the cache"))
+        patch.setattr(gamlib.data.cache, "build_detokenizer",
+                      lambda *args: pytest.fail("counted again despite the cache"))
         assert again.decode(again.validation.inputs[0]) == text
     with pytest.raises(ValueError, match="no train_rows"):
         dataclasses.replace(again, train_rows=None).decode([1, 2])

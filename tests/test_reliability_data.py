@@ -21,7 +21,8 @@ from pathlib import Path
 import pytest
 import torch
 
-import gamlib.data
+import gamlib.data.cache
+import gamlib.data.sources
 from gamlib.data import CacheRebuiltWarning, load_lm_data
 
 _rng = random.Random(11)
@@ -47,10 +48,10 @@ class World:
         write_split(self.data / "wikitext-2-v1" / "validation.txt", 80, seed=2)
         monkeypatch.setenv("GAMLIB_DATA_DIR", str(self.data))
         monkeypatch.setenv("GAMLIB_CACHE_DIR", str(self.cache))
-        monkeypatch.setattr(gamlib.data, "load_hub_rows", lambda *args: ["served by the hub"] * 200)
+        monkeypatch.setattr(gamlib.data.sources, "load_hub_rows", lambda *args: ["served by the hub"] * 200)
         self.calls = {"train_tokenizer": 0, "encode_rows": 0}
-        for name in self.calls:
-            monkeypatch.setattr(gamlib.data, name, self._counted(name, getattr(gamlib.data, name)))
+        for name in self.calls:  # patched where the cache calls them
+            monkeypatch.setattr(gamlib.data.cache, name, self._counted(name, getattr(gamlib.data.cache, name)))
         self.target = None  # the cache file an action damaged
         self.marker = root / "malicious-code-ran"
 
