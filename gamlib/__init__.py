@@ -13,7 +13,7 @@ from .models.registry import build_model, make_config
 from .models.transformer import TransformerModel
 from .runtime import device_name, pick_device
 from .data import DATASETS, chunk, encode_rows, load_lm_data, load_rows, train_tokenizer, unigram_loss
-from .training.config import TrainConfig
+from .training.config import RunOptions, TrainConfig
 from .training.loop import evaluate, fit, warmup_cosine
 from .presets import Preset, get_preset
 from .plan import (ABLATION_VARIANTS, TABLE1_DATASETS, TABLE1_MODELS, Run, lr_sweep_runs, planned_seeds, planned_runs,

@@ -2,6 +2,7 @@
 
 `find_or_run` is the one cache every kind of run goes through (language model, recall, scaling):
 a record whose specification hash matches is reused, anything else is run and written.
+`find_or_measure` is the experiments' skeleton around it: it times the run and adds where it ran.
 Tables and figures are built from records (`load_records` -> pandas DataFrame), never typed in.
 """
 from __future__ import annotations
@@ -12,6 +13,7 @@ import os
 import platform
 import subprocess
 import sys
+import time
 import warnings
 from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
@@ -151,6 +153,18 @@ def find_or_run(path: Path, spec: dict, run: Callable[[], dict], force: bool = F
     record = {"schema": SCHEMA_VERSION, "spec_hash": spec_hash(spec), **run()}
     save_record(record, path)
     return read_record(path)
+
+
+def find_or_measure(path: Path, spec: dict, measure: Callable[[], tuple[dict, str]], force: bool = False,
+                    reusable: Callable[[dict], bool] = lambda record: True, progress: bool = False) -> dict:
+    """An experiment's record: find_or_run(path, spec, ...) where a run is `measure()`, which returns the
+    record's content and the name of the device it ran on; `wall_s` (its seconds) and `provenance` are added."""
+    def run() -> dict:
+        started = time.perf_counter()
+        content, device = measure()
+        return {**content, "wall_s": time.perf_counter() - started, "provenance": provenance(device)}
+
+    return find_or_run(path, spec, run, force=force, reusable=reusable, progress=progress)
 
 
 def load_records(root=None, kind: str | None = None, **where):

@@ -8,7 +8,7 @@ import torch
 
 from gamlib.models.config import GAMConfig, LMConfig, MambaConfig, TransformerConfig
 from gamlib.models.registry import build_model, make_config
-from gamlib.training.config import TrainConfig
+from gamlib.training.config import RunOptions, TrainConfig
 
 NAN, INF = float("nan"), float("inf")
 INT = "must be an integer >= 1, got"
@@ -70,7 +70,9 @@ CASES = [
     ("eval_batch_size 0", lambda t: TrainConfig(eval_batch_size=0), ValueError,
      r"^TrainConfig\.eval_batch_size must be None or an integer >= 1, got 0$"),
     ("precision", lambda t: TrainConfig(precision="fp8"), ValueError, r"^unknown precision 'fp8'"),
-    ("device", lambda t: TrainConfig(device="tpu"), ValueError, r"^unknown device 'tpu'"),
+    ("device", lambda t: RunOptions(device="tpu"), ValueError, r"^unknown device 'tpu'"),
+    ("save_every_steps negative", lambda t: RunOptions(save_every_steps=-1), ValueError,
+     r"^RunOptions\.save_every_steps must be None or an integer >= 0, got -1$"),
     # 2. a field of no model config (a field of another model is ignored: see tests/models/test_registry.py)
     ("unknown field, make_config", lambda t: make_config("gam", nembd=32), ValueError,
      r"^unknown model config field 'nembd' .*did you mean 'n_embd'.*" + KNOWN),

@@ -26,7 +26,7 @@ from ..models.generation import nbytes
 from ..models.registry import build_model
 from ..paths import results_dir
 from ..presets import get_preset
-from ..records import find_or_run, provenance, read_record
+from ..records import find_or_measure, read_record
 from ..runtime import device_name, sync
 from .measure import cpu_peak_bytes, gam_block_flops, matmul_rate, measure_memory_read
 
@@ -100,6 +100,27 @@ def measure_generation(models, fields: dict, contexts, *, repeats: int = 7, warm
     the weights), in eval mode, under no_grad.
     """
     device = torch.device(device)
+    nets, calls = _generation_calls(models, fields, contexts, batch_size, device, seed)
+    times = _time_calls(calls, repeats, warmup, step_burst, device, seed)
+    rows = []
+    for (name, variant, layout, mode, c), (call, state, window) in calls.items():
+        net = nets[name, variant, layout]
+        measured = times[name, variant, layout, mode, c]
+        median_ms = statistics.median(measured)
+        state_bytes = nbytes(call()[1]) if state is not None else None  # the state after this token
+        peak = cpu_peak_bytes(call, list(_tensors(state))) if device.type == "cpu" else None
+        rows.append(dict(model=name, variant=variant, layout=layout, mode=mode, context=c, window=window,
+                         receptive_field=net.receptive_field, params=net.num_params(),
+                         past_block_size=c > fields["block_size"], median_ms=median_ms,
+                         p25_ms=float(np.percentile(measured, 25)), times_ms=measured,
+                         tokens_per_s=batch_size * 1000 / median_ms,
+                         state_bytes=state_bytes, peak_bytes=peak))
+    return rows
+
+
+def _generation_calls(models, fields: dict, contexts, batch_size: int, device: torch.device, seed: int):
+    """The models, (model, variant, layout) -> net, each built after torch.manual_seed(seed) (the same weights in
+    both layouts), and their calls, (model, variant, layout, mode, c) -> next_token_call on random ids."""
     nets = {}
     for name, variant in models:
         extra = {"backend": "mambapy"} if name == "mamba" and device.type == "cpu" else {}
@@ -114,6 +135,12 @@ def measure_generation(models, fields: dict, contexts, *, repeats: int = 7, warm
         for (name, variant, layout), net in nets.items():
             for mode in LAYOUT_MODES[layout]:
                 calls[name, variant, layout, mode, c] = next_token_call(net, ids, mode)
+    return nets, calls
+
+
+def _time_calls(calls: dict, repeats: int, warmup: int, step_burst: int, device: torch.device, seed: int) -> dict:
+    """key -> the milliseconds of each timed call: every round runs each call (an untimed one first, then the
+    timed ones) in a fresh random order; the first `warmup` rounds are not kept."""
     times = {key: [] for key in calls}
     order = list(calls)
     shuffle = random.Random(seed)
@@ -129,20 +156,7 @@ def measure_generation(models, fields: dict, contexts, *, repeats: int = 7, warm
                 sync(device)
                 if i >= warmup:
                     times[key].append((time.perf_counter() - start) * 1000)
-    rows = []
-    for (name, variant, layout, mode, c), (call, state, window) in calls.items():
-        net = nets[name, variant, layout]
-        measured = times[name, variant, layout, mode, c]
-        median_ms = statistics.median(measured)
-        state_bytes = nbytes(call()[1]) if state is not None else None  # the state after this token
-        peak = cpu_peak_bytes(call, list(_tensors(state))) if device.type == "cpu" else None
-        rows.append(dict(model=name, variant=variant, layout=layout, mode=mode, context=c, window=window,
-                         receptive_field=net.receptive_field, params=net.num_params(),
-                         past_block_size=c > fields["block_size"], median_ms=median_ms,
-                         p25_ms=float(np.percentile(measured, 25)), times_ms=measured,
-                         tokens_per_s=batch_size * 1000 / median_ms,
-                         state_bytes=state_bytes, peak_bytes=peak))
-    return rows
+    return times
 
 
 def _tensors(state):
@@ -175,18 +189,16 @@ def run_generation_benchmark(preset: str = "paper", contexts=None, models=GENERA
             "num_threads": num_threads, "device": device, "torch": torch.__version__, "seed": seed}
     path = benchmark_path("generation", settings.name, device, results_root)
 
-    def run() -> dict:
-        started = time.perf_counter()
+    def measure() -> tuple[dict, str]:
         with threads(num_threads if device == "cpu" else None):
             rows = measure_generation(models, fields, contexts, repeats=repeats, warmup=warmup,
                                       step_burst=step_burst, device=device, seed=seed)
             used = torch.get_num_threads()
         return {"kind": "benchmark", "benchmark": "generation", "preset": settings.name, "device": device,
                 "cpu_threads": used, "fields": fields, "models": models, "contexts": contexts,
-                "rows": rows, "wall_s": time.perf_counter() - started,
-                "provenance": provenance(device_name(torch.device(device)))}
+                "rows": rows}, device_name(torch.device(device))
 
-    return find_or_run(path, spec, run, force=force)
+    return find_or_measure(path, spec, measure, force=force)
 
 
 def run_memory_read_benchmark(seq_lens=BLOCK_SEQ_LENS, *, batch_size: int = 1, n_embd: int = 512,
@@ -204,8 +216,7 @@ def run_memory_read_benchmark(seq_lens=BLOCK_SEQ_LENS, *, batch_size: int = 1, n
             "num_threads": num_threads, "device": device, "torch": torch.__version__}
     path = benchmark_path("memory_read", preset, device, results_root)
 
-    def run() -> dict:
-        started = time.perf_counter()
+    def measure() -> tuple[dict, str]:
         rows, matmuls = [], []
         with threads(num_threads if device == "cpu" else None):
             for T in seq_lens:
@@ -215,7 +226,6 @@ def run_memory_read_benchmark(seq_lens=BLOCK_SEQ_LENS, *, batch_size: int = 1, n
                 matmuls.append({"seq_len": T, **matmul_rate(batch_size * T, n_embd, 4 * n_embd, device=device)})
         flops = {T: gam_block_flops(batch_size, T, n_embd, num_slots) for T in seq_lens}
         return {"kind": "benchmark", "benchmark": "memory_read", "device": device, "rows": rows, "matmul": matmuls,
-                "flops": {str(T): f for T, f in flops.items()}, "wall_s": time.perf_counter() - started,
-                "provenance": provenance(device_name(torch.device(device)))}
+                "flops": {str(T): f for T, f in flops.items()}}, device_name(torch.device(device))
 
-    return find_or_run(path, spec, run, force=force)
+    return find_or_measure(path, spec, measure, force=force)

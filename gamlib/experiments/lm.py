@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import math
 import statistics
-import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -19,14 +18,15 @@ import torch
 
 from ..checks import check_choice
 from ..data import DATASETS, load_lm_data, unigram_loss
+from ..files import atomic_write, sha256_file
 from ..models.config import DEFAULT_VARIANTS
 from ..models.registry import build_model
 from ..paths import results_dir
 from ..plan import ABLATION_VARIANTS, TABLE1_DATASETS, TABLE1_MODELS, Run, table_runs
 from ..presets import get_preset
-from ..files import atomic_write, sha256_file
-from ..records import find_or_run, provenance, spec_hash
+from ..records import find_or_measure, spec_hash
 from ..runtime import seed_everything
+from ..training.config import RunOptions, TrainConfig
 from ..training.loop import fit
 
 
@@ -42,7 +42,8 @@ def record_path(root, preset: str, dataset: str, model: str, variant: str, seed:
 def run_lm_experiment(model: str, variant: str | None = None, dataset: str = "wikitext2", preset: str = "auto",
                       seed: int = 0, results_root=None, data_dir=None, force: bool = False,
                       progress: bool = True, checkpoint: bool = False, save_every_steps: int | None = None,
-                      lr: float | None = None, compile: bool = False, **train_overrides) -> dict:
+                      lr: float | None = None, compile: bool = False, device: str = "auto",
+                      wandb_project: str | None = None, **train_overrides) -> dict:
     """Train and evaluate one model; return its record (read from disk when already finished).
 
     The record's specification includes the data's fingerprint (content hashes and token counts), so
@@ -51,61 +52,62 @@ def run_lm_experiment(model: str, variant: str | None = None, dataset: str = "wi
     interruption continues from there. checkpoint=True also keeps the trained weights (the record
     names the file and its SHA-256). lr: a learning rate for an lr sweep; when it differs from the
     preset's, the record is marked `lr_sweep` and kept apart (record_path), out of the preset's tables.
-    compile=True trains through torch.compile (fit's `compile`). Like the device, it changes the kernels
-    and not the experiment, so it is not part of the specification; the record's history says it.
+    `train_overrides` change the preset's TrainConfig (e.g. epochs). progress, save_every_steps, compile
+    (torch.compile), device and wandb_project are fit's RunOptions: how the run is carried out, not what
+    it is, so none of them is part of the specification (the record's history names device and compilation).
     """
     check_choice("dataset", dataset, DATASETS)
     settings = get_preset(preset)
     variant = variant or DEFAULT_VARIANTS.get(model, "")
     sweep_lr = None if lr is None or lr == settings.train.lr else lr
-    train_config = replace(settings.train, seed=seed, progress=progress, lr=settings.train.lr if lr is None else lr,
-                           **train_overrides)
+    config = replace(settings.train, seed=seed, lr=settings.train.lr if lr is None else lr, **train_overrides)
     data = load_lm_data(dataset, data_dir=data_dir, **settings.data_kwargs())
     spec = {"model": model, "variant": variant, "dataset": dataset, "preset": settings.name,
-            "model_fields": settings.model, "train_config": {**train_config.to_dict(), "progress": None},
+            "model_fields": settings.model, "train_config": config.to_dict(),
             "data": settings.data_kwargs(),  # the content, not where it was read from (machines differ):
             "data_fingerprint": {k: v for k, v in data.fingerprint.items() if k != "source"}}
     path = record_path(results_root, settings.name, dataset, model, variant, seed, sweep_lr)
-    state_path = path.with_name(f"{path.stem}.{spec_hash(spec)}.train.pt")
+    options = RunOptions(device=device, progress=progress, wandb_project=wandb_project, compile=compile,
+                         save_every_steps=save_every_steps,
+                         state_path=path.with_name(f"{path.stem}.{spec_hash(spec)}.train.pt"))
 
-    def run() -> dict:
+    def measure() -> tuple[dict, str]:
         seed_everything(seed)  # the weights' initialisation depends on the seed too
         net = build_model(model, variant, **{**settings.model, "vocab_size": data.vocab_size})
-        started = time.perf_counter()
-        history = fit(net, data.train, data.validation, train_config, state_path, save_every_steps, compile)
-        final, epochs = history["epochs"][-1], history["epochs"]
-        diverged = not math.isfinite(final["val_loss"])  # e.g. an lr too high: the record keeps the NaN
-        record = {
-            "kind": "lm", "model": model, "variant": variant, "dataset": dataset, "preset": settings.name,
-            "seed": seed, "lr_sweep": sweep_lr is not None, "diverged": diverged,
-            "model_config": net.config.to_dict(), "train_config": train_config.to_dict(),
-            "data": data.fingerprint,
-            "params": net.num_params(),
-            "mamba_backend": getattr(net, "backend", None),
-            "metrics": {
-                "val_loss": final["val_loss"], "val_ppl": final["val_ppl"], "train_loss": final["train_loss"],
-                "initial_val_loss": history["initial_val_loss"],
-                # the yardstick: a model that knows only this run's training-token frequencies
-                "unigram_loss": unigram_loss(data.train.targets, data.validation.targets, data.vocab_size),
-                "seconds_per_epoch": statistics.mean(e["seconds"] for e in epochs),
-                "tokens_per_s": statistics.median(e["tokens_per_s"] for e in epochs),
-            },
-            "history": history,
-            "sample": None if diverged else sample_text(net, data, seed),  # NaN logits: nothing to sample
-            "wall_s": time.perf_counter() - started,
-            "provenance": provenance(history["device"]),
-        }
+        history = fit(net, data.train, data.validation, config, options)
+        record = {"kind": "lm", "model": model, "variant": variant, "dataset": dataset, "preset": settings.name,
+                  "seed": seed, "lr_sweep": sweep_lr is not None, **lm_results(net, data, config, history, seed)}
         if checkpoint:  # written before the record that names it
             weights = save_checkpoint(net, path.with_suffix(".pt"))
             record["checkpoint"], record["checkpoint_sha256"] = str(weights), sha256_file(weights)
-        return record
+        return record, history["device"]
 
     def has_checkpoint(record: dict) -> bool:
         return not checkpoint or checkpoint_matches(record)
 
-    record = find_or_run(path, spec, run, force=force, reusable=has_checkpoint, progress=progress)
-    state_path.unlink(missing_ok=True)  # finished: the training state is no longer needed
+    record = find_or_measure(path, spec, measure, force=force, reusable=has_checkpoint, progress=progress)
+    options.state_path.unlink(missing_ok=True)  # finished: the training state is no longer needed
     return record
+
+
+def lm_results(net, data, config: TrainConfig, history: dict, seed: int) -> dict:
+    """What a trained language model's record holds besides what was run: configs, metrics, history, a sample."""
+    final, epochs = history["epochs"][-1], history["epochs"]
+    diverged = not math.isfinite(final["val_loss"])  # e.g. an lr too high: the record keeps the NaN
+    return {
+        "diverged": diverged, "model_config": net.config.to_dict(), "train_config": config.to_dict(),
+        "data": data.fingerprint, "params": net.num_params(), "mamba_backend": getattr(net, "backend", None),
+        "metrics": {
+            "val_loss": final["val_loss"], "val_ppl": final["val_ppl"], "train_loss": final["train_loss"],
+            "initial_val_loss": history["initial_val_loss"],
+            # the yardstick: a model that knows only this run's training-token frequencies
+            "unigram_loss": unigram_loss(data.train.targets, data.validation.targets, data.vocab_size),
+            "seconds_per_epoch": statistics.mean(e["seconds"] for e in epochs),
+            "tokens_per_s": statistics.median(e["tokens_per_s"] for e in epochs),
+        },
+        "history": history,
+        "sample": None if diverged else sample_text(net, data, seed),  # NaN logits: nothing to sample
+    }
 
 
 def checkpoint_matches(record: dict) -> bool:
@@ -188,7 +190,8 @@ def main(argv=None) -> None:
     print(f"{record['model']}/{record['variant']} on {record['dataset']} ({record['preset']}, seed {record['seed']}, "
           f"{record['params']:,} params, {record['provenance']['device']}): val loss {m['val_loss']:.4f}, "
           f"val ppl {m['val_ppl']:.2f}, {m['seconds_per_epoch']:.1f} s/epoch, {m['tokens_per_s']:.0f} tok/s")
-    print(f"record: {record_path(args.results, record['preset'], args.dataset, args.model, record['variant'], args.seed)}")
+    path = record_path(args.results, record["preset"], args.dataset, args.model, record["variant"], args.seed)
+    print(f"record: {path}")
 
 
 if __name__ == "__main__":

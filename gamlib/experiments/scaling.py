@@ -6,16 +6,15 @@
 from __future__ import annotations
 
 import math
-import time
 
 import torch
 
 from ..paths import results_dir
 from ..presets import get_preset
-from ..records import find_or_run, provenance
+from ..records import find_or_measure
 from ..runtime import default_device, device_name
+from .inference import threads
 from .measure import MEASURE_VERSION, PAPER_SEQ_LENS, PAPER_SETTINGS, measure_block
-
 
 # Per device type: measure_block settings, lengths, and the series (model, variant, own dropout,
 # longest length). CUDA: the paper's settings (dropout 0.1 as its config), its lengths and then 16384,
@@ -62,22 +61,15 @@ def run_scaling(preset: str = "auto", device: str | None = None, results_root=No
     spec = {"kind": "scaling", "device": kind, "settings": settings, "series": series, "torch": torch.__version__,
             "measure_version": MEASURE_VERSION}
     path = results_dir(results_root) / preset_name / "scaling" / f"table2-{kind}.json"
+    measure_settings = {k: v for k, v in settings.items() if k not in ("seq_lens", "dropout")}
 
-    def run() -> dict:
-        measure = {k: v for k, v in settings.items() if k not in ("seq_lens", "dropout")}
-        threads = torch.get_num_threads()
-        if kind == "cpu":
-            torch.set_num_threads(1)
-        started = time.perf_counter()
-        try:
-            rows = [row for one in series for row in _sweep_series(one, settings, measure, device)]
-        finally:
-            torch.set_num_threads(threads)
+    def measure() -> tuple[dict, str]:
+        with threads(1 if kind == "cpu" else None):
+            rows = [row for one in series for row in _sweep_series(one, settings, measure_settings, device)]
         return {"kind": "scaling", "preset": preset_name, "device": kind, "settings": settings,
-                "series": series, "rows": rows, "wall_s": time.perf_counter() - started,
-                "provenance": provenance(device_name(device))}
+                "series": series, "rows": rows}, device_name(device)
 
-    return find_or_run(path, spec, run, force=force)
+    return find_or_measure(path, spec, measure, force=force)
 
 
 def _sweep_series(one: dict, settings: dict, measure: dict, device) -> list[dict]:

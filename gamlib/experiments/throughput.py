@@ -19,7 +19,7 @@ import torch
 from ..models.registry import build_model
 from ..plan import TABLE1_MODELS
 from ..presets import get_preset
-from ..records import find_or_run, provenance
+from ..records import find_or_measure
 from ..runtime import device_name, pick_device, sync
 from .inference import benchmark_path
 
@@ -74,11 +74,11 @@ def run_training_benchmark(preset: str = "auto", models=None, steps: int = 10, w
             "batch_size": settings.train.batch_size, "steps": steps, "warmup": warmup, "device": device.type,
             "threads": torch.get_num_threads() if device.type == "cpu" else None}
 
-    def run() -> dict:
-        started = time.perf_counter()
+    def measure() -> tuple[dict, str]:
         rows = measure_training_steps(models, fields, settings.train.batch_size, steps=steps, warmup=warmup,
                                       device=str(device))
-        return {"kind": "benchmark", "benchmark": "training", "preset": settings.name, "spec": spec, "rows": rows,
-                "wall_s": time.perf_counter() - started, "provenance": provenance(device_name(device))}
+        return {"kind": "benchmark", "benchmark": "training", "preset": settings.name, "spec": spec,
+                "rows": rows}, device_name(device)
 
-    return find_or_run(benchmark_path("training", settings.name, device.type, results_root), spec, run, force=force)
+    return find_or_measure(benchmark_path("training", settings.name, device.type, results_root), spec, measure,
+                           force=force)

@@ -1,1 +1,1 @@
-"""Training: the settings (config.py) and the loop that applies them (loop.py)."""
+"""Training: what a run is and how it is carried out (config.py: TrainConfig, RunOptions) and the loop (loop.py)."""

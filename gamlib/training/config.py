@@ -1,11 +1,15 @@
-"""TrainConfig: how a model is trained (the reference benchmark's settings are the defaults).
+"""TrainConfig: what defines a training run (the reference benchmark's settings are the defaults);
+RunOptions: how a run is carried out (device, progress bars, logging, compilation, saved state).
 
+A record's specification holds the TrainConfig and none of the RunOptions: the same experiment run
+on another device, or compiled, or with progress bars, is the same experiment.
 Every setting is checked on construction (and by dataclasses.replace), and a bad one is a
 ValueError that names it: "TrainConfig.<field> must be ..., got <value>" (see gamlib/checks.py).
 """
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 from ..checks import check_choice, check_count, check_optional_count, check_real
 
@@ -22,21 +26,15 @@ class TrainConfig:
     grad_clip: float = 1.0
     warmup_steps: int = 100
     seed: int = 0
-    device: str = "auto"       # "auto" | "cuda" | "mps" | "cpu"
     precision: str = "fp32"    # "fp32" (the paper) | "bf16" | "fp16" (autocast, CUDA only) | "auto"
     eval_batch_size: int | None = None
     log_every: int = 10        # the training-loss curve: mean loss of every `log_every` optimiser steps
     evals_per_epoch: int = 1   # the validation curve: evenly spaced evaluations per epoch (the last ends it)
-    progress: bool = True
-    wandb_project: str | None = None  # Weights & Biases logging, off unless a project is named
 
     PRECISIONS = ("fp32", "bf16", "fp16", "auto")
 
     def __post_init__(self):
         check_choice("precision", self.precision, self.PRECISIONS)
-        if not isinstance(self.device, str):
-            raise ValueError(f"TrainConfig.device must be a string such as 'auto' or 'cuda:0', got {self.device!r}")
-        check_choice("device", self.device.split(":")[0], ("auto", "cuda", "mps", "cpu"))
         self.epochs = check_count("TrainConfig.epochs", self.epochs)
         self.batch_size = check_count("TrainConfig.batch_size", self.batch_size)
         self.eval_batch_size = check_optional_count("TrainConfig.eval_batch_size", self.eval_batch_size)
@@ -54,3 +52,24 @@ class TrainConfig:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+
+@dataclass
+class RunOptions:
+    device: str = "auto"                  # "auto" | "cuda" | "mps" | "cpu", optionally with an index: "cuda:1"
+    progress: bool = True                 # progress bars and a line per epoch
+    wandb_project: str | None = None      # Weights & Biases logging, off unless a project is named
+    compile: bool = False                 # train through torch.compile (fit's docstring)
+    save_every_steps: int | None = None   # also save the training state every N steps (None or 0: each epoch only)
+    state_path: str | Path | None = None  # where the training state is saved and resumed from (None: nowhere)
+
+    def __post_init__(self):
+        if not isinstance(self.device, str):
+            raise ValueError(f"RunOptions.device must be a string such as 'auto' or 'cuda:0', got {self.device!r}")
+        check_choice("device", self.device.split(":")[0], ("auto", "cuda", "mps", "cpu"))
+        for name in ("progress", "compile"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"RunOptions.{name} must be True or False, got {getattr(self, name)!r}")
+        if self.wandb_project is not None and not isinstance(self.wandb_project, str):
+            raise ValueError(f"RunOptions.wandb_project must be None or a string, got {self.wandb_project!r}")
+        self.save_every_steps = check_optional_count("RunOptions.save_every_steps", self.save_every_steps, minimum=0)

@@ -7,7 +7,7 @@ import torch
 from gamlib.data import TokenChunks
 from gamlib.models.registry import build_model
 from gamlib.runtime import device_name
-from gamlib.training.config import TrainConfig
+from gamlib.training.config import RunOptions, TrainConfig
 from gamlib.training.loop import fit
 
 pytestmark = pytest.mark.cuda
@@ -31,9 +31,10 @@ PRECISIONS = ["fp32", "fp16", pytest.param("bf16", marks=pytest.mark.skipif(
 @pytest.mark.parametrize("precision", PRECISIONS)
 def test_fit_trains_on_the_gpu_and_uses_the_scaler_only_for_fp16(cuda, tmp_path, precision):
     model = build_model("gam", "full", **FIELDS)
-    config = TrainConfig(epochs=2, batch_size=16, lr=3e-3, warmup_steps=2, precision=precision, progress=False)
+    config = TrainConfig(epochs=2, batch_size=16, lr=3e-3, warmup_steps=2, precision=precision)
     state = tmp_path / "state.pt"
-    history = fit(model, periodic_chunks(128), periodic_chunks(32, seed=1), config, state_path=state)
+    history = fit(model, periodic_chunks(128), periodic_chunks(32, seed=1), config,
+                  RunOptions(progress=False, state_path=state))
     assert history["precision"] == precision and history["device"] == device_name(cuda)
     assert next(model.parameters()).device.type == "cuda"
     final = history["epochs"][-1]
@@ -50,21 +51,22 @@ def test_fit_trains_on_the_gpu_and_uses_the_scaler_only_for_fp16(cuda, tmp_path,
 def test_every_model_trains_under_autocast(cuda, name, variant):
     precision = "auto"  # bf16 where supported, else fp16 with the GradScaler
     model = build_model(name, variant, **FIELDS)
-    config = TrainConfig(epochs=1, batch_size=16, lr=1e-3, warmup_steps=1, precision=precision, progress=False)
-    history = fit(model, periodic_chunks(64), periodic_chunks(16, seed=1), config)
+    config = TrainConfig(epochs=1, batch_size=16, lr=1e-3, warmup_steps=1, precision=precision)
+    history = fit(model, periodic_chunks(64), periodic_chunks(16, seed=1), config, RunOptions(progress=False))
     assert history["precision"] in ("bf16", "fp16")
     assert all(math.isfinite(e["train_loss"]) and math.isfinite(e["val_loss"]) for e in history["epochs"])
 
 
 @pytest.mark.parametrize("name,variant", [("gam", "full"), ("transformer", "sdpa")])
 def test_a_compiled_fit_on_the_gpu_matches_an_eager_one(cuda, name, variant):
-    """fit(compile=True) on CUDA: the same losses as an eager run, to the rounding of fused kernels."""
+    """fit with RunOptions(compile=True) on CUDA: the same losses as an eager run, to the rounding of fused kernels."""
     histories = []
     for compile in (False, True):
         torch.manual_seed(0)
         model = build_model(name, variant, **FIELDS)
-        config = TrainConfig(epochs=1, batch_size=16, lr=3e-3, warmup_steps=2, progress=False, log_every=2)
-        histories.append(fit(model, periodic_chunks(128), periodic_chunks(32, seed=1), config, compile=compile))
+        config = TrainConfig(epochs=1, batch_size=16, lr=3e-3, warmup_steps=2, log_every=2)
+        options = RunOptions(progress=False, compile=compile)
+        histories.append(fit(model, periodic_chunks(128), periodic_chunks(32, seed=1), config, options))
     eager, compiled = histories
     assert compiled["compiled"] and not eager["compiled"]
     for a, b in zip(eager["train_curve"], compiled["train_curve"], strict=True):

@@ -1,11 +1,11 @@
-"""gamlib.training.config: TrainConfig names a bad setting."""
+"""gamlib.training.config: TrainConfig and RunOptions name a bad setting."""
 import re
 from dataclasses import replace
 
 import numpy as np
 import pytest
 
-from gamlib.training.config import TrainConfig
+from gamlib.training.config import RunOptions, TrainConfig
 
 NAN, INF = float("nan"), float("inf")
 
@@ -17,9 +17,24 @@ def test_unknown_precision_is_named():
 
 def test_unknown_device_is_named():
     with pytest.raises(ValueError, match="unknown device 'tpu'"):
-        TrainConfig(device="tpu:0")
-    with pytest.raises(ValueError, match=r"^TrainConfig\.device must be a string .*got 0$"):
-        TrainConfig(device=0)
+        RunOptions(device="tpu:0")
+    with pytest.raises(ValueError, match=r"^RunOptions\.device must be a string .*got 0$"):
+        RunOptions(device=0)
+
+
+@pytest.mark.parametrize("field,value,allowed", [
+    ("progress", 1, "True or False"), ("compile", None, "True or False"),
+    ("wandb_project", 3, "None or a string"), ("save_every_steps", 1.5, "None or an integer >= 0"),
+])
+def test_every_run_option_is_checked_and_named(field, value, allowed):
+    with pytest.raises(ValueError, match=rf"^RunOptions\.{field} must be {allowed}, got {re.escape(repr(value))}$"):
+        RunOptions(**{field: value})
+
+
+def test_the_experiment_is_the_train_config_and_not_how_it_is_run():
+    """A record's specification holds TrainConfig.to_dict(): nothing of how the run is carried out."""
+    assert set(TrainConfig().to_dict()).isdisjoint(vars(RunOptions()))
+    assert RunOptions(save_every_steps=0).save_every_steps == 0  # never within an epoch
 
 
 @pytest.mark.parametrize("field,value,allowed", [

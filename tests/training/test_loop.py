@@ -11,7 +11,7 @@ import torch
 
 from gamlib.data import TokenChunks
 from gamlib.models.registry import build_model
-from gamlib.training.config import TrainConfig
+from gamlib.training.config import RunOptions, TrainConfig
 from gamlib.training.loop import fit, warmup_cosine
 
 
@@ -27,7 +27,7 @@ PROBLEM = """
 import sys, torch
 from gamlib.data import TokenChunks
 from gamlib.models.registry import build_model
-from gamlib.training.config import TrainConfig
+from gamlib.training.config import RunOptions, TrainConfig
 from gamlib.training.loop import fit
 
 ids = torch.randint(0, 61, (120, 17), generator=torch.Generator().manual_seed(1))
@@ -35,12 +35,12 @@ train, validation = TokenChunks(ids[:96, :-1], ids[:96, 1:]), TokenChunks(ids[96
 torch.manual_seed(0)
 model = build_model("gam", "full", vocab_size=61, block_size=16, n_embd=32, n_layer=2, dropout=0.1,
                     num_memory_slots=16)
-config = TrainConfig(epochs=3, batch_size=8, lr=3e-3, warmup_steps=4, seed=0, progress=False, log_every=5,
-                     evals_per_epoch=3)
+config = TrainConfig(epochs=3, batch_size=8, lr=3e-3, warmup_steps=4, seed=0, log_every=5, evals_per_epoch=3)
 
 def train_once(state_path=None, save_every_steps=None):
     # the final validation loss and both curves (they hold no wall-clock times)
-    history = fit(model, train, validation, config, state_path, save_every_steps)
+    options = RunOptions(progress=False, state_path=state_path, save_every_steps=save_every_steps)
+    history = fit(model, train, validation, config, options)
     return history["epochs"][-1]["val_loss"], history["train_curve"], history["val_curve"]
 """
 
@@ -105,17 +105,17 @@ def compile_problem(vocab_size=61):
     torch.manual_seed(0)
     model = build_model("gam", "full", vocab_size=vocab_size, block_size=16, n_embd=32, n_layer=2, dropout=0.0,
                         num_memory_slots=16)
-    config = TrainConfig(epochs=1, batch_size=8, lr=3e-3, warmup_steps=4, seed=0, progress=False, log_every=4)
+    config = TrainConfig(epochs=1, batch_size=8, lr=3e-3, warmup_steps=4, seed=0, log_every=4)
     return model, train, validation, config
 
 
 def test_a_compiled_run_trains_the_same_model():
-    """fit(compile=True): the losses of an eager run to rounding, the model's own parameter names (the
-    compiled wrapper is not what is saved), and the history says so."""
+    """fit with RunOptions(compile=True): the losses of an eager run to rounding, the model's own parameter
+    names (the compiled wrapper is not what is saved), and the history says so."""
     model, train, validation, config = compile_problem()
-    eager = fit(model, train, validation, config)
+    eager = fit(model, train, validation, config, RunOptions(progress=False))
     model, train, validation, config = compile_problem()
-    compiled = fit(model, train, validation, config, compile=True)
+    compiled = fit(model, train, validation, config, RunOptions(progress=False, compile=True))
     assert (eager["compiled"], compiled["compiled"]) == (False, True)
     for a, b in zip(eager["train_curve"], compiled["train_curve"], strict=True):
         assert a["step"] == b["step"] and math.isclose(a["train_loss"], b["train_loss"], rel_tol=1e-4)
@@ -126,4 +126,4 @@ def test_a_compiled_run_trains_the_same_model():
 def test_a_compiled_run_checks_every_token_id_before_compiling():
     model, train, validation, config = compile_problem(vocab_size=50)  # the data hold ids up to 60
     with pytest.raises(ValueError, match="outside vocabulary of 50"):  # not an IndexError from inside the graph
-        fit(model, train, validation, config, compile=True)
+        fit(model, train, validation, config, RunOptions(progress=False, compile=True))
