@@ -1,12 +1,27 @@
 """gamlib.analysis.scorecard: each claim's rule on small synthetic records (supported, contradicted, not testable
 yet), verdicts that say where settings disagree, the Markdown table, and README.md's table == the records'."""
-import importlib.util
 from pathlib import Path
 
 import pytest
 
-from gamlib.analysis.scorecard import (CLAIMS, CONTRADICTED, NOT_TESTABLE, SUPPORTED, combine, scorecard,
-                                       scorecard_markdown, untested_text)
+from gamlib.analysis.scorecard import (
+    CLAIMS,
+    CONTRADICTED,
+    LINEAR_EXPONENT,
+    NOT_TESTABLE,
+    SCALING_FIT_FROM,
+    SPEED_MARGIN,
+    SUPPORTED,
+    Claim,
+    combine,
+    put_readme_block,
+    readme_block,
+    readme_table,
+    scorecard,
+    scorecard_markdown,
+    untested_text,
+)
+from gamlib.analysis.stats import SPREAD_FACTOR
 from gamlib.records import SCHEMA_VERSION, load_records, save_record
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,7 +55,8 @@ def test_no_records_no_probe_nothing_testable(tmp_path):
     assert "no scaling record for cpu or paper" in row(card, "a")["reason"]
     assert "cpu/wikitext2: no records yet" in row(card, "d")["reason"]
     assert "no probe result given" in row(card, "g")["reason"]
-    assert row(card, "d")["paper_evidence"].startswith("Table 1 validation PPL: wikitext2: GAM 882.57, Transformer 918.99")
+    assert row(card, "d")["paper_evidence"].startswith(
+        "Table 1 validation PPL: wikitext2: GAM 882.57, Transformer 918.99")
 
 
 def test_loss_rule_supported_contradicted_and_not_testable(tmp_path, fake_record, write_records):
@@ -69,7 +85,8 @@ def test_loss_rule_supported_contradicted_and_not_testable(tmp_path, fake_record
 
 def test_presets_that_disagree_are_named(tmp_path, fake_record, write_records):
     records = write_records(tmp_path, [
-        *runs(fake_record, "gam", "full", [6.00, 6.01, 6.02]), *runs(fake_record, "transformer", "sdpa", [6.2, 6.2, 6.21]),
+        *runs(fake_record, "gam", "full", [6.00, 6.01, 6.02]),
+        *runs(fake_record, "transformer", "sdpa", [6.2, 6.2, 6.21]),
         *runs(fake_record, "gam", "full", [5.00, 5.01, 5.02], preset="cpu", device="cpu"),
         *runs(fake_record, "transformer", "sdpa", [4.90, 4.91, 4.92], preset="cpu", device="cpu")])
     card = scorecard(records, presets=["cpu", "paper"])
@@ -88,7 +105,8 @@ def test_ablation_rule(tmp_path, fake_record, write_records):
     assert f["verdict"] == SUPPORTED and f["findings"][0]["setting"] == "paper/wikitext2"
     assert {k: v["verdict"] for k, v in f["findings"][0]["pairs"].items()} == {
         ("gam", "global_only"): SUPPORTED, ("gam", "sum_fusion"): SUPPORTED, ("gam", "local_only"): SUPPORTED}
-    assert row(scorecard(write_records(tmp_path / "b", base + close), presets=["paper"]), "f")["verdict"] == CONTRADICTED
+    close_card = scorecard(write_records(tmp_path / "b", base + close), presets=["paper"])
+    assert row(close_card, "f")["verdict"] == CONTRADICTED
     partial = row(scorecard(write_records(tmp_path / "c", base + beaten[:1]), presets=["paper"]), "f")
     assert partial["verdict"] == NOT_TESTABLE
     assert "paper/wikitext2: missing gam local_only seeds 1, 2" in partial["reason"]
@@ -206,12 +224,27 @@ def test_markdown_table(tmp_path, fake_record, write_records):
     assert "<br>paper/wikitext2 vs transformer naive: GAM full 6.0100 ± 0.0100" in text
 
 
+def test_claims_are_records_whose_rules_cite_the_constants():
+    assert all(isinstance(claim, Claim) and claim.key == key for key, claim in CLAIMS.items())
+    assert list(CLAIMS) == list("abcdefg")
+    fit_from = f"fit from T >= {SCALING_FIT_FROM['cpu']} on a CPU, {SCALING_FIT_FROM['cuda']} on CUDA"
+    assert f"({fit_from}) < {LINEAR_EXPONENT:g}" in CLAIMS["a"].rule
+    assert f"{SPREAD_FACTOR:g} x the pooled seed std" in CLAIMS["d"].rule
+    assert f"by more than {SPEED_MARGIN:.0%} in a side-by-side benchmark" in CLAIMS["c"].rule
+
+
+def test_readme_block_markers():
+    text = "intro\n<!-- scorecard:begin -->\nold\n<!-- scorecard:end -->\nrest\n"
+    assert readme_block(text) == "old"
+    new = put_readme_block(text, "| new |")
+    assert new == "intro\n<!-- scorecard:begin -->\n| new |\n<!-- scorecard:end -->\nrest\n"
+    with pytest.raises(ValueError, match="lacks the markers"):
+        readme_block("no markers here")
+
+
 def test_readme_scorecard_is_what_the_records_give():
-    """README.md's table is the output of scripts/scorecard.py on the records present: after new records
-    land, regenerate it with `python scripts/scorecard.py --readme`."""
-    spec = importlib.util.spec_from_file_location("scorecard_script", ROOT / "scripts" / "scorecard.py")
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
-    shown = script.readme_block((ROOT / "README.md").read_text(encoding="utf-8"))
-    assert shown == script.readme_table(), ("README.md's scorecard differs from the records: run "
-                                            "`python scripts/scorecard.py --readme`")
+    """README.md's table is the scorecard of the committed records (gamlib.analysis.scorecard.readme_table):
+    after new records land, regenerate it with `python scripts/scorecard.py --readme`."""
+    shown = readme_block((ROOT / "README.md").read_text(encoding="utf-8"))
+    assert shown == readme_table(), ("README.md's scorecard differs from the records: run "
+                                     "`python scripts/scorecard.py --readme`")
