@@ -14,7 +14,7 @@ PRESET     ?=
 export GAMLIB_DATA_DIR ?= $(abspath $(wildcard ../shared/data))
 export PYTHONUNBUFFERED = 1
 
-.PHONY: install run test test-fast lab browser-check gpu-check study clean
+.PHONY: install run test test-fast lint lab browser-check gpu-check study clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,10 @@ test: install
 
 test-fast: install
 	HF_HUB_OFFLINE=1 $(PY) -m pytest tests -p no:cacheprovider
+
+# pyflakes, pycodestyle, isort and a complexity limit, as configured in pyproject.toml [tool.ruff] (.ci/run runs it)
+lint: install
+	$(VENV)/bin/ruff check .
 
 lab: install
 	$(VENV)/bin/jupyter lab notebooks

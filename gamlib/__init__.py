@@ -1,7 +1,11 @@
 """gamlib: the Gated Associative Memory model, fair baselines, data, training, experiments and probes.
 
 The public face, by layer (bottom to top); README.md "Package layout" shows the files behind it.
+The figures and the gate explorer (gamlib.analysis.plots, gamlib.widgets) load on first use, with
+matplotlib, seaborn and ipywidgets: `import gamlib` imports none of them.
 """
+import importlib
+
 from .models.config import (DEFAULT_VARIANTS, GAM_VARIANTS, GAMConfig, LMConfig, MambaConfig, ModelConfig,
                             TransformerConfig)
 from .models.context_gam import ContextMemory
@@ -35,10 +39,61 @@ from .analysis.tables import (display_study_table, display_table, find_runs, lr_
                               study_table, table1, table3)
 from .analysis.scorecard import (CLAIMS, LINEAR_EXPONENT, SPEED_MARGIN, VERDICTS, committed_records, scorecard,
                                  scorecard_markdown)
-from .analysis.plots import (draw_gam_block, plot_loss_curves, plot_lr_sweep, plot_scaling, plot_seed_points,
-                             save_figure)
 from .probes.gates import TOKEN_TYPES, gate_summary, gate_values, gates_by_token_type
 from .probes.receptive_field import changed_positions, memory_reach, receptive_field
 from .probes.recall import (MQAR, RecallTask, accuracy_by_competitors, accuracy_by_position_and_distance,
                             make_recall_data, recall_accuracy)
-from .widgets import VIEWS, GateExplorer, gate_figure
+
+# Loaded on first use (PEP 562): the module that defines each name.
+_LAZY = {
+    **dict.fromkeys(("draw_gam_block", "plot_loss_curves", "plot_lr_sweep", "plot_scaling", "plot_seed_points",
+                     "save_figure"), ".analysis.plots"),
+    **dict.fromkeys(("VIEWS", "GateExplorer", "gate_figure"), ".widgets"),
+}
+
+
+def __getattr__(name: str):
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(_LAZY[name], __name__), name)
+    globals()[name] = value  # found here from now on, without this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
+
+__all__ = [
+    # models
+    "DEFAULT_VARIANTS", "GAM_VARIANTS", "GAMConfig", "LMConfig", "MambaConfig", "ModelConfig", "TransformerConfig",
+    "ContextMemory", "GAM_Model", "AssociativeMemory", "GAMBlock", "GAMModel", "GatedFusion", "LocalPathway",
+    "GenerationState", "LanguageModel", "MambaModel", "make_mixer", "resolve_backend", "build_model", "make_config",
+    "TransformerModel",
+    # runtime, data, training, presets, records
+    "device_name", "pick_device",
+    "DATASETS", "chunk", "encode_rows", "load_lm_data", "load_rows", "train_tokenizer", "unigram_loss",
+    "TrainConfig", "evaluate", "fit", "warmup_cosine",
+    "ABLATION_VARIANTS", "TABLE1_DATASETS", "TABLE1_MODELS", "get_preset", "table1_seeds",
+    "load_records", "machine", "committed_results_dir",
+    # experiments
+    "load_checkpoint", "preset_unigram_loss", "run_ablations", "run_lm_experiment", "run_table1",
+    "run_recall_experiment", "find_benchmark", "run_generation_benchmark", "run_memory_read_benchmark",
+    "run_training_benchmark", "gam_block_flops",
+    "SCALING_SERIES", "SCALING_SETTINGS", "measure_block", "run_scaling", "series_label",
+    # analysis
+    "PAPER", "PAPER_TABLE1", "PAPER_TABLE2", "PAPER_TABLE3", "paper_table2_rows", "paper_config_params",
+    "SPREAD_FACTOR", "compare_to_spread", "seed_summary", "spread_sentence", "fit_exponent", "scaling_exponents",
+    "display_study_table", "display_table", "lr_sweep_sentences", "lr_sweep_table", "mean_std_text", "scaling_frame",
+    "scaling_table", "select_runs", "study_runs", "study_samples", "study_sentences", "study_table", "table1",
+    "table3",
+    "CLAIMS", "LINEAR_EXPONENT", "SPEED_MARGIN", "VERDICTS", "committed_records", "scorecard", "scorecard_markdown",
+    "draw_gam_block", "plot_loss_curves", "plot_lr_sweep", "plot_scaling", "plot_seed_points", "save_figure",
+    # probes
+    "TOKEN_TYPES", "gate_summary", "gate_values", "gates_by_token_type",
+    "changed_positions", "memory_reach", "receptive_field",
+    "MQAR", "RecallTask", "accuracy_by_competitors", "accuracy_by_position_and_distance", "make_recall_data",
+    "recall_accuracy",
+    # widgets
+    "VIEWS", "GateExplorer", "gate_figure",
+]

@@ -59,14 +59,16 @@ if "google.colab" in sys.modules:
         importlib.invalidate_caches()
     from gamlib.colab import setup
 
-    setup(results=colab_results, mamba_kernels=colab_mamba_kernels)'''
+    setup(results=colab_results, mamba_kernels=colab_mamba_kernels)'''  # noqa: E501 (the cell's text, in every notebook)
 
 UNPUBLISHED = None  # REPO before scripts/publish.py has run
 DEFAULT_BRANCH = "main"
 SETUP_PARAMETERS = ("colab_results", "colab_mamba_kernels")  # every parameters cell defines them, as these lines:
 SETUP_PARAMETER_LINES = (
-    'colab_results = None         # Colab only: None (the runtime\'s disk, lost when it ends) | "drive" (Google Drive) | a folder',
-    "colab_mamba_kernels = False  # Colab only: True tries the official Mamba kernels (prebuilt wheels only); else mambapy",
+    "colab_results = None         # Colab only: None (the runtime's disk, lost when it ends) | \"drive\" (Google Drive)"
+    " | a folder",
+    "colab_mamba_kernels = False  # Colab only: True tries the official Mamba kernels (prebuilt wheels only);"
+    " else mambapy",
 )
 
 
@@ -197,7 +199,8 @@ def enable_widgets() -> None:
 # ABI; release_wheel_urls names those files the same way, for the versions below, and pip installs
 # them with --only-binary=:all: so that nothing, dependencies included, is ever built from source.
 # ---------------------------------------------------------------------------------------------
-MAMBA_RELEASES = {  # package: (version, release URL); wheels built for torch 2.6-2.10, CUDA 11.8/12/13, Python 3.10-3.13
+# package: (version, release URL); wheels built for torch 2.6-2.10, CUDA 11.8/12/13, Python 3.10-3.13
+MAMBA_RELEASES = {
     "mamba_ssm": ("2.3.2.post1", "https://github.com/state-spaces/mamba/releases/download/v{version}/{wheel}"),
     "causal_conv1d": ("1.6.1.post4", "https://github.com/Dao-AILab/causal-conv1d/releases/download/v{version}/{wheel}"),
 }
@@ -250,7 +253,8 @@ def install_mamba_kernels(choice=True, run=subprocess.run, environment: dict | N
     """
     environment = environment or this_environment()
     if not environment.get("cuda_version"):
-        return "not installed: this PyTorch has no CUDA (Runtime > Change runtime type > a GPU); using the pure-PyTorch recurrent scan"
+        return ("not installed: this PyTorch has no CUDA (Runtime > Change runtime type > a GPU); "
+                "using the pure-PyTorch recurrent scan")
     if choice is True:
         attempts = [("mamba-ssm", "causal-conv1d"), tuple(release_wheel_urls(**environment))]
     elif isinstance(choice, (list, tuple)) and choice and all(isinstance(c, (str, os.PathLike)) for c in choice):

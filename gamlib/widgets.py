@@ -178,7 +178,8 @@ def draw_view(fig, trace: GateTrace, layer: int, view: str, stretch: bool = Fals
     bars.bar(range(T), data.per_token.numpy(), color=colours, edgecolor="0.3", linewidth=0.3)
     step = _token_axis(bars, trace.labels(), 0.7 * fig.get_figwidth())
     bars.set_xlim(-0.6, T - 0.4)
-    bars.set_ylim(fixed.vmin if view == "local - global" else 0, fixed.vmax * (1.15 if data.top_slots is not None else 1))
+    headroom = 1.15 if data.top_slots is not None else 1  # room for the slot numbers above the bars
+    bars.set_ylim(fixed.vmin if view == "local - global" else 0, fixed.vmax * headroom)
     bars.axhline(0, color="0.3", linewidth=0.6)
     bars.set_ylabel(data.token_label, fontsize=FONT)
     if data.top_slots is not None:  # the heaviest slot of each labelled token

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from gamlib import colab
+from gamlib import colab, publish
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
@@ -34,18 +34,10 @@ def source(cell: dict) -> str:
 
 
 def setup_index(notebook_cells: list[dict]) -> int:
-    found = [i for i, c in enumerate(notebook_cells) if c["cell_type"] == "code" and source(c).startswith(colab.SETUP_MARKER)]
+    found = [i for i, c in enumerate(notebook_cells)
+             if c["cell_type"] == "code" and source(c).startswith(colab.SETUP_MARKER)]
     assert len(found) == 1, f"expected one set-up cell, found {len(found)}"
     return found[0]
-
-
-def load_publish():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("publish_script", ROOT / "scripts" / "publish.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 # ------------------------------------------------------------------------------------------------
@@ -76,7 +68,6 @@ def test_every_notebook_starts_with_the_one_setup_cell():
     assert len(named) == 1, f"the notebooks name different repositories: {named}"
     # README.md names the same repository (or says it is not published yet)
     (repo, branch), = named
-    publish = load_publish()
     block = publish.readme_block(repo, branch, [p.name for p in NOTEBOOKS])
     assert f"{publish.README_BEGIN}\n{block}\n{publish.README_END}" in (ROOT / "README.md").read_text(encoding="utf-8")
 

@@ -1,8 +1,7 @@
-"""scripts/publish.py: the repository URL and "Open in Colab" badges, written into a copy of the
-notebooks and README.md; nothing else in a notebook changes, and it can be undone exactly."""
+"""gamlib.publish (`python scripts/publish.py` runs it): the repository URL and "Open in Colab" badges, written
+into a copy of the notebooks and README.md; nothing else in a notebook changes, and it can be undone exactly."""
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
 import subprocess
@@ -11,20 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from gamlib import colab
+from gamlib import colab, publish
 
 ROOT = Path(__file__).resolve().parents[1]
 REPO = "https://github.com/acme/gam-notebooks"
-
-
-def load_publish():
-    spec = importlib.util.spec_from_file_location("publish_script", ROOT / "scripts" / "publish.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-publish = load_publish()
 
 
 @pytest.fixture
@@ -139,8 +128,10 @@ def test_a_notebook_without_setup_cell_gets_one_after_its_parameters(tmp_path):
     assert text(notebook_cells(tmp_path / "notebooks" / "00_t.ipynb")[0]) == "# Title"
 
 
-def test_command_line(copy):
-    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "publish.py"), "--repo", REPO, "--root", str(copy)],
+@pytest.mark.parametrize("command", [[str(ROOT / "scripts" / "publish.py")], ["-m", "gamlib.publish"]],
+                         ids=["script", "module"])
+def test_command_line(copy, command):
+    result = subprocess.run([sys.executable, *command, "--repo", REPO, "--root", str(copy)],
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert "wrote notebooks/00_overview_and_setup.ipynb" in result.stdout and "wrote README.md" in result.stdout

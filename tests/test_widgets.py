@@ -10,6 +10,7 @@ def test_explorer_views_and_static_figure(tokenizer, tiny):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
     from gamlib.widgets import VIEWS, GateExplorer, gate_figure, tokens_html, view_data
 
     model = build_model("gam", "full", **tiny)
@@ -32,6 +33,7 @@ def test_heatmap_and_one_channel_views(tokenizer, tiny):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
     from gamlib.widgets import DISPLAYS, GateExplorer, channel_figure, gate_figure, tokens_html, view_data
 
     model = build_model("gam", "full", **tiny)  # 16 channels, 8 memory slots
@@ -71,6 +73,7 @@ def test_text_without_tokens_clears_the_explorer_and_says_so(tokenizer, tiny):
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
     from gamlib.widgets import GateExplorer
 
     model = build_model("gam", "full", **tiny)

@@ -253,7 +253,7 @@ def plot_scaling(frames: dict, value: str, ylabel: str):
 # ---- the GAM block as a diagram (notebook 00) ----------------------------------------------------
 
 BLOCK_COLORS = {"io": "white", "norm": "#e8e8e8", "local": "#cfe2f3", "gate": "#d9ead3",
-          "global": "#fce5cd", "ffn": "#e6d5ee"}
+                "global": "#fce5cd", "ffn": "#e6d5ee"}
 
 
 def _draw_box(ax, x, y, text, color, module=None, w=3.1, h=0.9):
@@ -321,6 +321,9 @@ def draw_gam_block():
     _draw_arrow(ax, (MID, 2.8), (MID, 2.25))
     _draw_arrow(ax, (MID, 5.4), (SKIP2, 5.4), (SKIP2, 2.0), (MID + 0.25, 2.0), label="residual")
     _draw_arrow(ax, (MID, 1.75), (MID, 1.35))
-    ax.set_xlim(-0.4, 10.6); ax.set_ylim(0.3, 13.6); ax.set_aspect("equal"); ax.axis("off")
+    ax.set_xlim(-0.4, 10.6)
+    ax.set_ylim(0.3, 13.6)
+    ax.set_aspect("equal")
+    ax.axis("off")
     ax.set_title("One GAM block (arXiv:2509.00605), as gamlib.GAMBlock computes it", fontsize=10)
     return fig, [module for *_, module in boxes if module]

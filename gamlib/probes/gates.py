@@ -100,7 +100,10 @@ def gate_values(model: GAMModel, idx_or_text, tokenizer=None) -> GateTrace:
     _check_traceable(model)
     idx, tokens = _sequence_ids(idx_or_text, tokenizer)
     out = trace_batch(model, idx.unsqueeze(0))
-    gate = lambda name: out[name][:, 0] if name in out else None  # (L, 1, T, C) -> (L, T, C)
+
+    def gate(name):  # (L, 1, T, C) -> (L, T, C)
+        return out[name][:, 0] if name in out else None
+
     return GateTrace(idx.cpu(), tokens, gate("local_gate"), gate("global_gate"), gate("slot_weights"),
                      out["logits"][0])
 
