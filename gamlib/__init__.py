@@ -20,8 +20,8 @@ from .data import DATASETS, chunk, encode_rows, load_lm_data, load_rows, train_t
 from .training.config import RunOptions, TrainConfig
 from .training.loop import evaluate, fit, warmup_cosine
 from .presets import Preset, get_preset
-from .plan import (ABLATION_VARIANTS, TABLE1_DATASETS, TABLE1_MODELS, Run, lr_sweep_runs, planned_seeds, planned_runs,
-                   table1_models, table_runs)
+from .plan import (ABLATION_VARIANTS, TABLE1_DATASETS, TABLE1_MODELS, Run, lr_sweep_runs, planned_runs,
+                   planned_seeds, table1_models, table_runs)
 from .records import load_records, machine
 from .paths import committed_results_dir
 from .experiments.lm import load_checkpoint, preset_unigram_loss, run_ablations, run_lm_experiment, run_table1
@@ -34,8 +34,8 @@ from .analysis.paper import PAPER, PAPER_TABLE1, PAPER_TABLE2, PAPER_TABLE3, pap
 from .analysis.params import paper_config_params
 from .analysis.stats import SPREAD_FACTOR, compare_to_spread, seed_summary, spread_sentence
 from .analysis.fits import fit_exponent, scaling_exponents
-from .analysis.tables import (display_study_table, display_table, find_runs, lr_sweep_sentences, lr_sweep_table, mean_std_text,
-                              scaling_frame, scaling_table, study_runs, study_samples, study_sentences,
+from .analysis.tables import (display_study_table, display_table, find_runs, lr_sweep_sentences, lr_sweep_table,
+                              mean_std_text, scaling_frame, scaling_table, study_runs, study_samples, study_sentences,
                               study_table, table1, table3)
 from .analysis.scorecard import (CLAIMS, LINEAR_EXPONENT, SPEED_MARGIN, VERDICTS, committed_records, scorecard,
                                  scorecard_markdown)
@@ -73,8 +73,10 @@ __all__ = [
     # runtime, data, training, presets, records
     "device_name", "pick_device",
     "DATASETS", "chunk", "encode_rows", "load_lm_data", "load_rows", "train_tokenizer", "unigram_loss",
-    "TrainConfig", "evaluate", "fit", "warmup_cosine",
-    "ABLATION_VARIANTS", "TABLE1_DATASETS", "TABLE1_MODELS", "get_preset", "table1_seeds",
+    "RunOptions", "TrainConfig", "evaluate", "fit", "warmup_cosine",
+    "Preset", "get_preset",
+    "ABLATION_VARIANTS", "TABLE1_DATASETS", "TABLE1_MODELS", "Run", "lr_sweep_runs", "planned_runs", "planned_seeds",
+    "table1_models", "table_runs",
     "load_records", "machine", "committed_results_dir",
     # experiments
     "load_checkpoint", "preset_unigram_loss", "run_ablations", "run_lm_experiment", "run_table1",
@@ -84,8 +86,8 @@ __all__ = [
     # analysis
     "PAPER", "PAPER_TABLE1", "PAPER_TABLE2", "PAPER_TABLE3", "paper_table2_rows", "paper_config_params",
     "SPREAD_FACTOR", "compare_to_spread", "seed_summary", "spread_sentence", "fit_exponent", "scaling_exponents",
-    "display_study_table", "display_table", "lr_sweep_sentences", "lr_sweep_table", "mean_std_text", "scaling_frame",
-    "scaling_table", "select_runs", "study_runs", "study_samples", "study_sentences", "study_table", "table1",
+    "display_study_table", "display_table", "find_runs", "lr_sweep_sentences", "lr_sweep_table", "mean_std_text",
+    "scaling_frame", "scaling_table", "study_runs", "study_samples", "study_sentences", "study_table", "table1",
     "table3",
     "CLAIMS", "LINEAR_EXPONENT", "SPEED_MARGIN", "VERDICTS", "committed_records", "scorecard", "scorecard_markdown",
     "draw_gam_block", "plot_loss_curves", "plot_lr_sweep", "plot_scaling", "plot_seed_points", "save_figure",

@@ -68,7 +68,8 @@ PRESETS = {
                "20,000 chunks of TinyStories, whose local copy holds fewer), validated 4 times along the way",
                "no dropout: in one epoch no chunk is seen twice, so there is nothing to regularise against (the "
                "paper's 0.1 is for 5 epochs)",
-               "one lr for every model, 2e-3 with 100 warm-up steps (about 8% of the 1,240 steps), from the measurement "
+               "one lr for every model, 2e-3 with 100 warm-up steps (about 8% of the 1,240 steps), "
+               "from the measurement "
                "that sized the preset (GAM and the SDPA Transformer); it is not every model's best: an lr sweep of the "
                "first seed (scripts/study.py --lr-sweep, records in results/cpu/lr-sweep/, notebook 07 section 7a) "
                "finds each model's best lr and compares the models there; Tables 1 and 3 keep the shared lr",

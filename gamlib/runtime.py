@@ -51,7 +51,8 @@ def resolve_precision(precision: str, device: torch.device) -> str:
             return "fp32"
         return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
     if precision != "fp32" and device.type != "cuda":
-        raise ValueError(f"precision {precision!r} (autocast) is only used on CUDA; use 'fp32' or 'auto' on {device.type}")
+        raise ValueError(f"precision {precision!r} (autocast) is only used on CUDA; use 'fp32' or 'auto' on "
+                         f"{device.type}")
     return precision
 
 

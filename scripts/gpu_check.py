@@ -64,7 +64,7 @@ def train_briefly(model: str, variant: str, precision: str, steps: int, batch: i
     """A few steps of fit() at the paper configuration; halves the batch on out-of-memory (down to 4)."""
     from gamlib import build_model, get_preset
     from gamlib.runtime import resolve_precision
-    from gamlib.training.config import TrainConfig
+    from gamlib.training.config import RunOptions, TrainConfig
     from gamlib.training.loop import fit
 
     paper = get_preset("paper")
@@ -78,10 +78,9 @@ def train_briefly(model: str, variant: str, precision: str, steps: int, batch: i
             row.update(params=net.num_params(), backend=getattr(net, "backend", ""), batch=batch)
             train = learnable_chunks(batch * steps, fields["block_size"], fields["vocab_size"], 0)
             validation = learnable_chunks(batch, fields["block_size"], fields["vocab_size"], 1)
-            config = TrainConfig(epochs=2, batch_size=batch, lr=paper.train.lr * 3, warmup_steps=1, precision=precision,
-                                 progress=False)
+            config = TrainConfig(epochs=2, batch_size=batch, lr=paper.train.lr * 3, warmup_steps=1, precision=precision)
             torch.cuda.reset_peak_memory_stats()
-            history = fit(net, train, validation, config)
+            history = fit(net, train, validation, config, RunOptions(progress=False))
             last = history["epochs"][-1]  # the second epoch: warm-up (allocator, kernels) is behind us
             row.update(status="ok", tokens_per_s=last["tokens_per_s"], ms_per_step=1000 * last["seconds"] / steps,
                        peak_gb=torch.cuda.max_memory_allocated() / 1e9, loss_from=history["initial_val_loss"],
@@ -147,7 +146,8 @@ def main(argv=None) -> int:
 
     props = torch.cuda.get_device_properties(0)
     print(f"GPU {props.name}, {props.total_memory / 2**30:.0f} GiB, compute capability {props.major}.{props.minor}; "
-          f"torch {torch.__version__}, CUDA {torch.version.cuda}; bf16 {'yes' if torch.cuda.is_bf16_supported() else 'no'}; "
+          f"torch {torch.__version__}, CUDA {torch.version.cuda}; "
+          f"bf16 {'yes' if torch.cuda.is_bf16_supported() else 'no'}; "
           f"Mamba kernels (mamba_ssm): {'yes' if mamba_ssm_available() else 'no, mambapy'}")
     ok = True
     if not args.skip_tests:
@@ -156,7 +156,8 @@ def main(argv=None) -> int:
         print(f"CUDA tests (pytest tests/cuda): {'passed' if passed else 'FAILED'}")
         for line in lines:
             print(f"  {line[:150]}")
-    print(f"training at the paper configuration, {args.steps} x 2 steps each (batch {args.batch}, context 256, vocab 10,000):")
+    print(f"training at the paper configuration, {args.steps} x 2 steps each (batch {args.batch}, context 256, "
+          "vocab 10,000):")
     print(f"  {'model':<22}{'params':>12} {'backend':<10}{'prec':<5}{'batch':>6}{'tok/s':>10}{'ms/step':>9}"
           f"{'peak GB':>9}  {'val loss':<15} status")
     rows = []
@@ -169,7 +170,8 @@ def main(argv=None) -> int:
             numbers = (f"{row['tokens_per_s']:>10,.0f}{row['ms_per_step']:>9.0f}{row['peak_gb']:>9.1f}"
                        if "tokens_per_s" in row else f"{'-':>10}{'-':>9}{'-':>9}")
             print(f"  {model + ' ' + variant:<22}{row.get('params', 0):>12,} {row.get('backend') or '-':<10}"
-                  f"{row['precision']:<5}{row.get('batch', args.batch):>6}{numbers}  {loss:<15} {row['status']}", flush=True)
+                  f"{row['precision']:<5}{row.get('batch', args.batch):>6}{numbers}  {loss:<15} {row['status']}",
+                  flush=True)
     for line in extrapolate(rows):
         print(line)
     print(f"gpu-check {'PASSED' if ok else 'FAILED'} in {time.perf_counter() - started:.0f} s")

@@ -51,7 +51,8 @@ def print_lr_sweep(preset, results=None) -> None:
     """The lr sweep's table from the records there are (gamlib.lr_sweep_table)."""
     table = lr_sweep_table(load_records(results, kind="lm"), preset.name)
     if table.empty:
-        print(f"\nlr sweep, preset {preset.name!r}: no runs yet (scripts/study.py --preset {preset.name} --lr-sweep LR ...)")
+        print(f"\nlr sweep, preset {preset.name!r}: no runs yet "
+              f"(scripts/study.py --preset {preset.name} --lr-sweep LR ...)")
         return
     print(f"\nlr sweep, preset {preset.name!r}, WikiText-2 (val loss in nats per token; * the best lr of each model):")
     print(table.assign(best=table["best"].map({True: "*", False: ""}))[
@@ -99,7 +100,8 @@ def chosen_models(args, preset, error) -> list[tuple[str, str]] | None:
     known = study_models(preset)
     unknown = [":".join(m) for m in models if m not in known]
     if unknown:
-        error(f"--models {' '.join(unknown)}: not in the tables; choose from {' '.join(sorted(':'.join(m) for m in known))}")
+        choices = " ".join(sorted(":".join(m) for m in known))
+        error(f"--models {' '.join(unknown)}: not in the tables; choose from {choices}")
     return models
 
 

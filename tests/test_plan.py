@@ -1,8 +1,16 @@
 """gamlib.plan: the one definition of which runs make up a preset's study."""
 import pytest
 
-from gamlib.plan import (ABLATION_VARIANTS, TABLE1_MODELS, Run, lr_sweep_runs, planned_runs, planned_seeds,
-                         table1_models, table_runs)
+from gamlib.plan import (
+    ABLATION_VARIANTS,
+    TABLE1_MODELS,
+    Run,
+    lr_sweep_runs,
+    planned_runs,
+    planned_seeds,
+    table1_models,
+    table_runs,
+)
 from gamlib.presets import get_preset
 
 CPU, PAPER, QUICK = get_preset("cpu"), get_preset("paper"), get_preset("quick")

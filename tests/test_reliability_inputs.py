@@ -34,7 +34,7 @@ PROMPT = torch.zeros(1, 3, dtype=torch.long)
 CASES = [
     # 1. every config field: type and range, the field named
     ("LMConfig.vocab_size 0", lambda t: LMConfig(vocab_size=0), ValueError, rf"^LMConfig\.vocab_size {INT} 0$"),
-    ("LMConfig.block_size float", lambda t: LMConfig(block_size=32.0), ValueError, rf"^LMConfig\.block_size {INT} 32\.0$"),
+    ("LMConfig.block_size float", lambda t: LMConfig(block_size=32.0), ValueError, rf"^LMConfig\.block_size {INT} 32\.0$"),  # noqa: E501 (one case a row)
     ("LMConfig.n_embd negative", lambda t: LMConfig(n_embd=-8), ValueError, rf"^LMConfig\.n_embd {INT} -8$"),
     ("bool is not an int", lambda t: make_config("gam", **{**t, "n_layer": True}), ValueError,
      rf"^GAMConfig\.n_layer {INT} True$"),
@@ -44,12 +44,12 @@ CASES = [
     ("dropout string", lambda t: LMConfig(dropout="0.1"), ValueError, r"^LMConfig\.dropout must be .*got '0\.1'$"),
     ("num_memory_slots 0", lambda t: build_model("gam", **{**t, "num_memory_slots": 0}), ValueError,
      rf"^GAMConfig\.num_memory_slots {INT} 0; .*use variant 'local_only'"),
-    ("conv_kernel_size 0", lambda t: GAMConfig(conv_kernel_size=0), ValueError, rf"^GAMConfig\.conv_kernel_size {INT} 0$"),
+    ("conv_kernel_size 0", lambda t: GAMConfig(conv_kernel_size=0), ValueError, rf"^GAMConfig\.conv_kernel_size {INT} 0$"),  # noqa: E501 (one case a row)
     ("n_head 0", lambda t: build_model("transformer", **{**t, "n_head": 0}), ValueError,
      rf"^TransformerConfig\.n_head {INT} 0$"),
     ("n_embd not divisible", lambda t: TransformerConfig(n_embd=10, n_head=4), ValueError,
      r"^TransformerConfig\.n_embd 10 is not divisible by n_head 4"),
-    ("d_state 0", lambda t: build_model("mamba", **{**t, "d_state": 0}), ValueError, rf"^MambaConfig\.d_state {INT} 0$"),
+    ("d_state 0", lambda t: build_model("mamba", **{**t, "d_state": 0}), ValueError, rf"^MambaConfig\.d_state {INT} 0$"),  # noqa: E501 (one case a row)
     ("d_conv 0", lambda t: MambaConfig(d_conv=0), ValueError, rf"^MambaConfig\.d_conv {INT} 0$"),
     ("expand float", lambda t: MambaConfig(expand=2.0), ValueError, rf"^MambaConfig\.expand {INT} 2\.0$"),
     ("Mamba backend", lambda t: MambaConfig(backend="triton"), ValueError, r"^unknown Mamba backend 'triton'"),

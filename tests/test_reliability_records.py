@@ -14,8 +14,16 @@ import torch
 from gamlib.experiments import lm as lm_experiments
 from gamlib.experiments.lm import load_checkpoint, record_path, run_lm_experiment
 from gamlib.presets import get_preset
-from gamlib.records import (SCHEMA_VERSION, UnreadableRecord, load_records, machine, processor, provenance,
-                            read_record, save_record)
+from gamlib.records import (
+    SCHEMA_VERSION,
+    UnreadableRecord,
+    load_records,
+    machine,
+    processor,
+    provenance,
+    read_record,
+    save_record,
+)
 
 WORDS = "the a cat dog sat ran on under mat tree and but it was big small red blue one two".split()
 
@@ -177,7 +185,8 @@ def lr_sweep_run_never_takes_the_place_of_the_preset_run(run, tmp_path, monkeypa
 def diverged_run_is_recorded_as_such(run, tmp_path, monkeypatch):
     record = run(lr=1e6)  # far too high: the weights blow up and the loss becomes NaN
     assert record["diverged"] and record["sample"] is None and math.isnan(record["metrics"]["val_loss"])
-    assert read_record(record_path(tmp_path / "results", "quick", "wikitext2", "gam", "full", 0, sweep_lr=1e6))["diverged"]
+    path = record_path(tmp_path / "results", "quick", "wikitext2", "gam", "full", 0, sweep_lr=1e6)
+    assert read_record(path)["diverged"]
 
 
 CASES = [
@@ -189,11 +198,13 @@ CASES = [
     ("record with a valid hash but no metrics", "train again", "a warning names what it lacks; retrained",
      record_without_metrics_is_retrained_not_a_keyerror),
     ("binary, list and folder files among the records", "load_records",
-     "a warning and attrs['unreadable'] name each; the good record is kept", unreadable_files_are_listed_by_load_records),
+     "a warning and attrs['unreadable'] name each; the good record is kept",
+     unreadable_files_are_listed_by_load_records),
     ("record write fails after retraining with new settings", "load the old record's checkpoint",
      "refused (hash differs); the next call retrains", failed_record_write_never_pairs_an_old_record_with_new_weights),
     ("three writers and a reader on one record", "save_record / read_record concurrently",
-     "no error; every read is a whole record; no temporary files", concurrent_writers_never_crash_and_readers_never_see_half),
+     "no error; every read is a whole record; no temporary files",
+     concurrent_writers_never_crash_and_readers_never_see_half),
     ("a checkpoint holding a malicious pickle", "load_checkpoint", "refused (weights_only); no code runs",
      malicious_checkpoint_is_refused),
     ("a finished run", "look beside its record", "its training state is gone", finished_run_drops_its_training_state),

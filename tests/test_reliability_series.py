@@ -1,4 +1,5 @@
-"""Reliability of gamlib.series ("nothing stale, nothing lost"), as one table: (case, how it is triggered, expected outcome).
+"""Reliability of gamlib.series ("nothing stale, nothing lost"), as one table:
+(case, how it is triggered, expected outcome).
 
 Every case starts from the same project in tmp_path: notebooks 00, 01, 02 in notebooks/ and a stale
 summary.csv from an earlier run in runs/default/. papermill.execute_notebook is replaced by a recorder

@@ -1,4 +1,5 @@
-"""gamlib.series: the papermill runner checks its arguments up front, keeps a true summary, and goes on past bad notebooks.
+"""gamlib.series: the papermill runner checks its arguments up front, keeps a true summary, and goes on past bad
+notebooks.
 
 Tiny notebooks are written into tmp_path; one test executes them for real with the python3 kernel
 (about a second each), the others replace papermill.execute_notebook with a recorder.
@@ -40,10 +41,12 @@ def folder(tmp_path):
 
 @pytest.fixture
 def executed(monkeypatch):
-    """Replace papermill.execute_notebook with a recorder: the list of (notebook name, parameters) it was called with."""
+    """Replace papermill.execute_notebook with a recorder: the list of (notebook name, parameters) it was called
+    with."""
     calls = []
     monkeypatch.setattr(papermill, "execute_notebook",
-                        lambda source, target, parameters=None, **kwargs: calls.append((source.rsplit("/", 1)[-1], parameters)))
+                        lambda source, target, parameters=None, **kwargs:
+                        calls.append((source.rsplit("/", 1)[-1], parameters)))
     return calls
 
 
@@ -115,8 +118,10 @@ def test_a_bare_only_on_the_command_line_is_a_usage_error(monkeypatch, capsys):
     assert "--only 00 05" in capsys.readouterr().err
 
 
-def test_an_unknown_preset_fails_before_any_notebook_naming_the_presets(folder, tmp_path, executed, monkeypatch, capsys):
-    with pytest.raises(ValueError, match=r"unknown preset 'huge'; choose one of \['auto', 'colab', 'cpu', 'paper', 'quick'\]"):
+def test_an_unknown_preset_fails_before_any_notebook_naming_the_presets(folder, tmp_path, executed, monkeypatch,
+                                                                       capsys):
+    known = r"\['auto', 'colab', 'cpu', 'paper', 'quick'\]"
+    with pytest.raises(ValueError, match=rf"unknown preset 'huge'; choose one of {known}"):
         series.run_series(preset="huge", output=tmp_path / "out", folder=folder)
     assert executed == [] and not (tmp_path / "out").exists()
     series.run_series(preset="auto", output=tmp_path / "out", folder=folder, only=["00", "03"])

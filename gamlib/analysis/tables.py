@@ -11,7 +11,6 @@ from dataclasses import replace
 
 import pandas as pd
 
-from ..checks import check_choice
 from ..data import load_lm_data
 from ..models.config import GAM_VARIANTS
 from ..plan import ABLATION_VARIANTS, Run, planned_seeds, table1_models, table_datasets, table_rows, table_runs
@@ -125,7 +124,8 @@ def study_cells(table: str, preset, dataset=None) -> list[tuple[str, tuple[str, 
 
 def matches_preset(record: dict, ignore: tuple[str, ...] = ()) -> bool:
     """True when an LM record was trained with its preset's current settings: every model field and
-    training setting the record names (the seed and the settings in `ignore` aside) has the preset's value, and its data were cut to the
+    training setting the record names (the seed and the settings in `ignore` aside) has the preset's value,
+    and its data were cut to the
     preset's sizes (vocabulary, block, no more rows or chunks than the preset's caps). A record made under
     an older definition of the preset is stale: its numbers belong to another experiment."""
     if record.get("preset") not in PRESETS:
@@ -240,7 +240,8 @@ def lr_sweep_sentences(sweep: pd.DataFrame, study: pd.DataFrame, factor: float =
         elif math.isnan(std):
             text += f": {gain:.4f} nats lower than at the preset's lr (no seed spread to compare with)."
         else:
-            text += (f": {gain:.4f} nats lower than at the preset's lr, {'beyond' if gain > factor * std else 'within'} "
+            side = "beyond" if gain > factor * std else "within"
+            text += (f": {gain:.4f} nats lower than at the preset's lr, {side} "
                      f"{factor:g} × its seed std there ({factor * std:.4f}).")
         sentences.append(text)
     best = sweep[sweep["best"]].sort_values("val_loss")
@@ -276,7 +277,8 @@ def study_samples(records: pd.DataFrame, presets=("cpu", "paper"), dataset: str 
     rows, detokenizers = [], {}
     for preset, record in chosen:
         if preset not in detokenizers:
-            detokenizers[preset] = load_lm_data(dataset, data_dir=data_dir, **get_preset(preset).data_kwargs()).detokenizer
+            data = load_lm_data(dataset, data_dir=data_dir, **get_preset(preset).data_kwargs())
+            detokenizers[preset] = data.detokenizer
         try:
             text = detokenizers[preset].rejoin(record["sample"])
         except ValueError:  # not a raw decode: already readable
@@ -291,8 +293,9 @@ def _paper_reported(table: str, dataset: str, model: str, variant: str) -> tuple
     Table 3 reports perplexities only, so its loss is NaN."""
     if table == "table1":
         paper = PAPER_TABLE1.set_index(KEYS)[["val_loss", "val_ppl"]]
-        ref_ppl = paper.loc[(dataset, "gam", "full"), "val_ppl"] if (dataset, "gam", "full") in paper.index else math.nan
-        loss, ppl = paper.loc[(dataset, model, variant)] if (dataset, model, variant) in paper.index else (math.nan,) * 2
+        gam, row = (dataset, "gam", "full"), (dataset, model, variant)
+        ref_ppl = paper.loc[gam, "val_ppl"] if gam in paper.index else math.nan
+        loss, ppl = paper.loc[row] if row in paper.index else (math.nan,) * 2
         return loss, ppl, ref_ppl
     if dataset != "wikitext2" or model != "gam":
         return math.nan, math.nan, math.nan
@@ -357,10 +360,12 @@ def _study_entry(preset: str, dataset: str, pair, row, planned: int, unigram: fl
 
 
 def _spread_entry(pair, row, ref, reference, factor: float) -> dict:
-    """study_table's comparison of a cell with the reference row: delta, pooled_std, threshold, beyond_spread, spread."""
+    """study_table's comparison of a cell with the reference row: delta, pooled_std, threshold, beyond_spread,
+    spread."""
     entry = dict(delta=math.nan, pooled_std=math.nan, threshold=math.nan, beyond_spread=None)
     if tuple(pair) == tuple(reference):
-        return {**entry, "spread": "reference" if row is not None else "—", "delta": 0.0 if row is not None else math.nan}
+        found = row is not None
+        return {**entry, "spread": "reference" if found else "—", "delta": 0.0 if found else math.nan}
     if row is None:
         return {**entry, "spread": "—"}
     if ref is None:
@@ -417,7 +422,8 @@ def study_sentences(table: pd.DataFrame, factor: float = SPREAD_FACTOR) -> list[
         devices = ", ".join(sorted({d for ds in have["device"] for d in ds.split(", ")}))
         planned = int(group["n_planned"].max())
         text = (f"{preset} on {dataset} ({devices}): {len(have)} of {len(group)} planned rows have records, "
-                f"{int(group['complete'].sum())} with " + (f"all {planned} seeds" if planned > 1 else "the one planned seed"))
+                f"{int(group['complete'].sum())} with "
+                + (f"all {planned} seeds" if planned > 1 else "the one planned seed"))
         missing = list(names[group["n"] == 0])
         partial = [f"{name} (n={n})" for name, n, c in zip(names, group["n"], group["complete"]) if n and not c]
         text += (f"; partial: {', '.join(partial)}" if partial else "") + (

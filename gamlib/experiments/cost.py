@@ -220,8 +220,8 @@ def recount_lines() -> list[str]:
     counts = {(p, m, v): count_train_bytes(p, m, v) for p in ("colab", "paper") for m, v in models}
     lines = []
     for index, name in enumerate(("TRAIN_BYTES", "PEAK_BYTES")):
-        lines += [f"{name} = {{", *(f'    ("{p}", "{m}", "{v}"): {pair[index]:_},' for (p, m, v), pair in counts.items()),
-                  "}"]
+        entries = [f'    ("{p}", "{m}", "{v}"): {pair[index]:_},' for (p, m, v), pair in counts.items()]
+        lines += [f"{name} = {{", *entries, "}"]
     return lines
 
 
@@ -238,7 +238,8 @@ def measured_run_seconds(preset: Preset, runs: list[Run], data_dir=None) -> dict
     """{run: seconds}, extrapolated from two timed training steps of each model on this machine."""
     pairs = list(dict.fromkeys(r.pair for r in runs))
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    rows = measure_training_steps(pairs, model_fields(preset), preset.train.batch_size, steps=2, warmup=1, device=device)
+    rows = measure_training_steps(pairs, model_fields(preset), preset.train.batch_size, steps=2, warmup=1,
+                                  device=device)
     rate = {(r["model"], r["variant"]): r["tokens_per_s"] for r in rows}
     tokens = {d: run_tokens(preset, d, data_dir) for d in dict.fromkeys(r.dataset for r in runs)}
     return {r: tokens[r.dataset] / rate[r.pair] for r in runs}

@@ -9,8 +9,16 @@ import time
 
 from tqdm.auto import tqdm
 
-from ..plan import (TABLE1_DATASETS, TABLE1_MODELS, TABLES, Run, runs_scaling, table_datasets, table_rows,
-                    times_attention_side_by_side)
+from ..plan import (
+    TABLE1_DATASETS,
+    TABLE1_MODELS,
+    TABLES,
+    Run,
+    runs_scaling,
+    table_datasets,
+    table_rows,
+    times_attention_side_by_side,
+)
 from ..presets import Preset
 from .cost import GPU_CLASSES, chunks, estimate_run, peak_gb, run_seconds, scaling_seconds
 from .lm import run_lm_experiment
@@ -26,7 +34,8 @@ def hours(seconds: float) -> str:
 def measured_estimate_lines(preset: Preset, runs: list[Run], seconds: dict) -> list[str]:
     """The estimate of a CPU preset's runs, measured here (cost.measured_run_seconds), model by model."""
     lines = [f"TIME ESTIMATE, measured here: preset {preset.name!r}, {len(runs)} training runs; two timed training "
-             "steps of each model, extrapolated to each run's tokens (evaluation counted as a third of a training token)"]
+             "steps of each model, extrapolated to each run's tokens (evaluation counted as a third of a training "
+             "token)"]
     for pair in dict.fromkeys(r.pair for r in runs):
         cells = [f"{r.dataset} {r.seed}{f' lr {r.lr:g}' if r.lr else ''}: {hours(seconds[r]).strip()}" for r in runs
                  if r.pair == pair]
@@ -40,7 +49,8 @@ def gpu_estimate_lines(preset: Preset, runs: list[Run], tables, gpus, mamba_back
     precision = preset.train.precision
     estimates = {(r.model, r.variant, r.dataset): None for r in runs}
     estimates = {key: estimate_run(preset, *key, mamba_backend) for key in estimates}
-    lines = [f"TIME ESTIMATE (not a measurement): preset {preset.name!r}, seeds {tuple(sorted({r.seed for r in runs}))}, "
+    seeds = tuple(sorted({r.seed for r in runs}))
+    lines = [f"TIME ESTIMATE (not a measurement): preset {preset.name!r}, seeds {seeds}, "
              f"tables {', '.join(tables)}, Mamba backend {mamba_backend}",
              f"  {len(runs)} training runs: " + ", ".join(
                  f"{d} {preset.model['block_size']}-token chunks: {chunks(preset, d, 'train'):,} train / "
@@ -136,4 +146,5 @@ def run_study(preset: Preset, runs: list[Run], tables, results=None, data_dir=No
               flush=True)
         record = run_training_benchmark(preset.name, TABLE1_MODELS, results_root=results)
         for row in record["rows"]:
-            print(f"    {row['model']} {row['variant']}: {row['tokens_per_s']:,.0f} tokens/s ({row['vs_gam']:.2f}x GAM)")
+            print(f"    {row['model']} {row['variant']}: {row['tokens_per_s']:,.0f} tokens/s "
+                  f"({row['vs_gam']:.2f}x GAM)")

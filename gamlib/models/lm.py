@@ -18,7 +18,6 @@ from ..checks import check_count, check_real
 from ..runtime import eval_mode
 from .generation import GenerationState, generate_tokens
 
-
 TOKEN_DTYPES = (torch.int64, torch.int32)  # what nn.Embedding takes as indices
 
 

@@ -23,8 +23,8 @@ def _fake_record(model, variant, seed, val_loss, dataset="wikitext2", preset="qu
                "tokens_per_s": tokens_per_s}
     if unigram is not None:
         metrics["unigram_loss"] = unigram
-    return {"schema": SCHEMA_VERSION, "spec_hash": f"fake-{model}-{variant}-{seed}", "kind": "lm", "model": model, "variant": variant, "dataset": dataset,
-            "preset": preset, "seed": seed, "params": params,
+    return {"schema": SCHEMA_VERSION, "spec_hash": f"fake-{model}-{variant}-{seed}", "kind": "lm", "model": model,
+            "variant": variant, "dataset": dataset, "preset": preset, "seed": seed, "params": params,
             "mamba_backend": "mambapy" if model == "mamba" else None,
             "metrics": metrics, "history": history, "provenance": {"device": device}}
 

@@ -5,9 +5,20 @@ import warnings
 
 import pytest
 
-from gamlib.analysis.tables import (display_study_table, display_table, lr_sweep_sentences, lr_sweep_table,
-                                   matches_preset, mean_std_text, find_runs, study_runs, study_sentences, study_table,
-                                   table1, table3)
+from gamlib.analysis.tables import (
+    display_study_table,
+    display_table,
+    find_runs,
+    lr_sweep_sentences,
+    lr_sweep_table,
+    matches_preset,
+    mean_std_text,
+    study_runs,
+    study_sentences,
+    study_table,
+    table1,
+    table3,
+)
 from gamlib.plan import Run
 from gamlib.presets import get_preset
 from gamlib.records import SCHEMA_VERSION, load_records, save_record
@@ -56,7 +67,8 @@ def test_a_missing_run_names_the_records_that_could_not_be_read(tmp_path, fake_r
     broken.write_text("[]")  # the seed-1 record, damaged
     with pytest.warns(UserWarning, match="1 record file"):
         records = load_records(tmp_path)
-    with pytest.raises(LookupError, match=rf"gam/full on wikitext2 seed 1.*Unreadable record files: run record {broken}"):
+    missing = rf"gam/full on wikitext2 seed 1.*Unreadable record files: run record {broken}"
+    with pytest.raises(LookupError, match=missing):
         table1(records, "quick", seeds=[0, 1], datasets=["wikitext2"], models=[("gam", "full")])
 
 
@@ -141,7 +153,8 @@ def test_a_record_trained_under_older_preset_settings_is_left_out_and_named(tmp_
     cut = {"vocab_size": settings.vocab_size, "block_size": settings.model["block_size"],
            "train_chunks": settings.max_train_chunks, "val_chunks": settings.max_val_chunks}
     assert matches_preset({**current, "data": cut})
-    assert not matches_preset({**current, "data": {**cut, "train_chunks": settings.max_train_chunks + 1}})  # cap was higher
+    more = settings.max_train_chunks + 1
+    assert not matches_preset({**current, "data": {**cut, "train_chunks": more}})  # the cap was higher
     assert not matches_preset({**current, "data": {**cut, "vocab_size": 2048}})  # another tokenizer
     with pytest.warns(UserWarning, match=r"left out 1 record\(s\) trained with settings their preset no longer has"):
         runs = study_runs(records, "table1", presets=("cpu",))
@@ -187,6 +200,7 @@ def test_an_lr_sweep_is_kept_out_of_the_study_and_read_on_its_own(tmp_path, fake
                        "1.10 nats at its best lr, 0.002 (the preset's lr).")
     assert text[1].startswith("mamba paper: lr 0.001 5.5000, lr 0.002 5.8000, lr 0.004 diverged (loss NaN);")
     assert text[1].endswith("0.3000 nats lower than at the preset's lr, within 2 × its seed std there (0.4000).")
-    assert text[2] == ("at each model's best lr, one run each: gam full 5.3000 (lr 0.002); mamba paper 5.5000 (lr 0.001). "
-                       "Table 1 at the preset's lr, mean over seeds: gam full 5.3200; mamba paper 5.8000. The same order.")
+    assert text[2] == ("at each model's best lr, one run each: gam full 5.3000 (lr 0.002); "
+                       "mamba paper 5.5000 (lr 0.001). Table 1 at the preset's lr, mean over seeds: "
+                       "gam full 5.3200; mamba paper 5.8000. The same order.")
     assert lr_sweep_table(load_records(tmp_path / "cpu" / "wikitext2"), "cpu").empty  # Table 1 alone: no sweep

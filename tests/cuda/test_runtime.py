@@ -23,7 +23,8 @@ def test_auto_precision_is_bf16_where_supported_else_fp16(cuda):
     assert resolve_precision("auto", torch.device("cpu")) == "fp32"
 
 
-@pytest.mark.parametrize("precision, dtype", [("fp32", torch.float32), ("bf16", torch.bfloat16), ("fp16", torch.float16)])
+@pytest.mark.parametrize("precision, dtype",
+                         [("fp32", torch.float32), ("bf16", torch.bfloat16), ("fp16", torch.float16)])
 def test_autocast_runs_matmuls_in_the_chosen_dtype(cuda, precision, dtype):
     if precision == "bf16" and not torch.cuda.is_bf16_supported():
         pytest.skip(f"{torch.cuda.get_device_name(0)} has no bf16")

@@ -1,8 +1,12 @@
 """gamlib.experiments.inference: the generation and memory-read benchmarks write readable records."""
 import pytest
 
-from gamlib.experiments.inference import (LAYOUT_MODES, find_benchmark, run_generation_benchmark,
-                                          run_memory_read_benchmark)
+from gamlib.experiments.inference import (
+    LAYOUT_MODES,
+    find_benchmark,
+    run_generation_benchmark,
+    run_memory_read_benchmark,
+)
 from gamlib.experiments.measure import gam_block_flops, measure_memory_read
 from gamlib.records import load_records
 

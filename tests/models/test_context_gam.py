@@ -78,7 +78,10 @@ def test_chunked_read_memory_is_linear_in_T():
 
     def peak(T, need_weights):
         h = torch.randn(1, T, 16, requires_grad=True)
-        step = lambda: memory(h, need_weights=need_weights)[0].sum().backward()
+
+        def step():
+            memory(h, need_weights=need_weights)[0].sum().backward()
+
         return cpu_peak_bytes(step, [h, *memory.parameters()])
 
     T = 16384

@@ -78,8 +78,11 @@ def test_sampling_with_state_draws_the_same_tokens(name, variant, tiny):
     """The same generator seed gives the same samples: the distributions agree, not only their argmax."""
     model = model_of(name, variant, tiny)
     prompt = torch.randint(0, tiny["vocab_size"], (3, 4))
-    draw = lambda use_cache: model.generate(prompt, 40, temperature=0.8, top_k=10, use_cache=use_cache,
-                                            generator=torch.Generator().manual_seed(7))
+
+    def draw(use_cache):
+        return model.generate(prompt, 40, temperature=0.8, top_k=10, use_cache=use_cache,
+                              generator=torch.Generator().manual_seed(7))
+
     assert torch.equal(draw(True), draw(False))
 
 

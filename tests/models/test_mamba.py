@@ -17,7 +17,10 @@ def scan_inputs(batch, L, E, N, dtype, seed=0):
     """Random (x, delta, A, B, C, D), laid out as MambaBlock.ssm passes them: x and delta are (B, L, E) views
     of (B, E, L) tensors, B and C slices of one (B, L, R + 2N) projection; delta > 0 and A < 0."""
     g = torch.Generator().manual_seed(seed)
-    randn = lambda *shape: torch.randn(*shape, generator=g, dtype=dtype)
+
+    def randn(*shape):
+        return torch.randn(*shape, generator=g, dtype=dtype)
+
     x = randn(batch, E, L).transpose(1, 2)
     delta = F.softplus(randn(batch, E, L)).transpose(1, 2)
     BC = randn(batch, L, 3 + 2 * N)

@@ -48,7 +48,8 @@ def test_field_of_no_model_is_named_with_the_known_ones(call, message):
 
 
 def test_field_of_another_model_is_ignored(tiny):
-    """One preset dict configures every model: n_head means nothing to GAM, num_memory_slots nothing to the Transformer."""
+    """One preset dict configures every model: n_head means nothing to GAM, num_memory_slots nothing to the
+    Transformer."""
     gam = make_config("gam", **{**tiny, "n_head": 0, "d_state": 0, "backend": "triton"})
     assert isinstance(gam, GAMConfig) and not hasattr(gam, "n_head")
     transformer = make_config("transformer", **{**tiny, "num_memory_slots": 0, "conv_kernel_size": 0})

@@ -2,10 +2,17 @@
 import pytest
 import torch
 
-from gamlib.models.registry import build_model
 from gamlib.data import TokenChunks
-from gamlib.probes.recall import (RecallData, RecallTask, accuracy_by_competitors, accuracy_by_distance,
-                                  accuracy_by_position_and_distance, make_recall_data, recall_accuracy)
+from gamlib.models.registry import build_model
+from gamlib.probes.recall import (
+    RecallData,
+    RecallTask,
+    accuracy_by_competitors,
+    accuracy_by_distance,
+    accuracy_by_position_and_distance,
+    make_recall_data,
+    recall_accuracy,
+)
 
 
 def test_recall_data_shapes_answers_and_distances(recall_task):
