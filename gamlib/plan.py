@@ -90,10 +90,15 @@ def planned_runs(preset: Preset, tables=TABLES, seeds=None, datasets=None, model
     return sorted(runs, key=lambda r: (r.dataset != "wikitext2", r.model == "mamba"))
 
 
+def lr_sweep_seed(preset: Preset) -> int:
+    """The seed an lr sweep trains: the preset's first."""
+    return preset.seeds[0]
+
+
 def lr_sweep_runs(preset: Preset, lrs, seed: int | None = None, models=None) -> list[Run]:
-    """The first seed (or `seed`) of each Table 1 model (or of `models`) on WikiText-2 at each lr of `lrs`
+    """The sweep's seed (or `seed`) of each Table 1 model (or of `models`) on WikiText-2 at each lr of `lrs`
     and at the preset's own (lr None: the Table 1 run itself, reused when it exists), Mamba last."""
-    seed = preset.seeds[0] if seed is None else seed
+    seed = lr_sweep_seed(preset) if seed is None else seed
     rows = [m for m in table1_models(preset) if models is None or m in {tuple(p) for p in models}]
     runs = [Run(model, variant, "wikitext2", seed, None if lr == preset.train.lr else lr)
             for model, variant in rows for lr in sorted({preset.train.lr, *lrs})]

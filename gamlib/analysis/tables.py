@@ -13,7 +13,16 @@ import pandas as pd
 
 from ..data import load_lm_data
 from ..models.config import GAM_VARIANTS
-from ..plan import ABLATION_VARIANTS, Run, planned_seeds, table1_models, table_datasets, table_rows, table_runs
+from ..plan import (
+    ABLATION_VARIANTS,
+    Run,
+    lr_sweep_seed,
+    planned_seeds,
+    table1_models,
+    table_datasets,
+    table_rows,
+    table_runs,
+)
 from ..presets import PRESETS, get_preset
 from .paper import PAPER_TABLE1, PAPER_TABLE3
 from .stats import KEYS, SPREAD_FACTOR, compare_to_spread, seed_summary
@@ -190,7 +199,7 @@ def lr_sweep_table(records: pd.DataFrame, preset: str = "cpu", dataset: str = "w
     path. Empty when no sweep record exists. Only runs whose other settings are the preset's current ones count
     (matches_preset, lr aside)."""
     settings = get_preset(preset)
-    seed, models = settings.seeds[0], table1_models(settings)
+    seed, models = lr_sweep_seed(settings), table1_models(settings)
     columns = ["model", "variant", "seed", "lr", "preset_lr", "val_loss", "unigram_loss", "below_unigram", "best",
                "path"]
     lm = records[records.get("kind", pd.Series(dtype=object)) == "lm"] if len(records) else records
