@@ -2,6 +2,7 @@
 
     Table 1   the preset's Table 1 models on WikiText-2 and TinyStories
     Table 3   the four GAM variants on WikiText-2 (its `full` runs are Table 1's)
+    Table 3m  the three ablations parameter-matched to full GAM (FFN widened; not in the paper)
     Table 2   one block's time and memory against the length (gamlib.run_scaling), on CUDA for a GPU preset
     lr sweep  the first seed of each Table 1 model at other learning rates (kept out of the tables)
 
@@ -21,7 +22,8 @@ TABLE1_MODELS = (("gam", "full"), ("transformer", "naive"), ("transformer", "sdp
                  ("mamba", "paper"), ("mamba", "standard"))
 TABLE1_DATASETS = ("wikitext2", "tinystories")
 ABLATION_VARIANTS = ("full", "global_only", "sum_fusion", "local_only")
-TABLES = ("table1", "table3")
+MATCHED_ABLATION_VARIANTS = ("full", "global_only_matched", "sum_fusion_matched", "local_only_matched")
+TABLES = ("table1", "table3", "table3_matched")
 # A CPU study trains the SDPA Transformer only: naive attention computes the same function (notebook 04 checks
 # it), so the study times the two side by side (gamlib.run_training_benchmark) instead of training both.
 CPU_STUDY_MODELS = tuple(m for m in TABLE1_MODELS if m != ("transformer", "naive"))
@@ -51,9 +53,11 @@ def table1_models(preset: Preset) -> tuple[tuple[str, str], ...]:
 
 
 def table_rows(preset: Preset, table: str) -> tuple[tuple[str, str], ...]:
-    """The (model, variant) rows of `table` ("table1" or "table3")."""
+    """The (model, variant) rows of `table` (one of TABLES)."""
     check_choice("table", table, TABLES)
-    return table1_models(preset) if table == "table1" else tuple(("gam", v) for v in ABLATION_VARIANTS)
+    if table == "table1":
+        return table1_models(preset)
+    return tuple(("gam", v) for v in (ABLATION_VARIANTS if table == "table3" else MATCHED_ABLATION_VARIANTS))
 
 
 def table_datasets(table: str) -> tuple[str, ...]:
@@ -106,8 +110,8 @@ def lr_sweep_runs(preset: Preset, lrs, seed: int | None = None, models=None) -> 
 
 
 def study_models(preset: Preset) -> set[tuple[str, str]]:
-    """Every (model, variant) the study of a preset trains (Tables 1 and 3)."""
-    return {*table1_models(preset), *table_rows(preset, "table3")}
+    """Every (model, variant) the study of a preset trains (every table of TABLES)."""
+    return {row for table in TABLES for row in table_rows(preset, table)}
 
 
 def times_attention_side_by_side(preset: Preset) -> bool:

@@ -32,7 +32,7 @@ from gamlib import display_study_table, get_preset, load_records, lr_sweep_table
 from gamlib.experiments.cost import GPU_CLASSES, detect_gpu_class, measured_run_seconds, recount_lines
 from gamlib.experiments.study import gpu_estimate_lines, hours, measured_estimate_lines, run_study, train_runs
 from gamlib.models.mamba import mamba_ssm_available
-from gamlib.plan import TABLE1_DATASETS, lr_sweep_runs, planned_runs, study_models
+from gamlib.plan import TABLE1_DATASETS, TABLES, lr_sweep_runs, planned_runs, study_models
 
 SUMMARY_COLUMNS = ["dataset", "model", "seeds", "val loss (nats)", "below unigram", "Δ loss vs GAM full",
                    "2 × pooled std", "|Δ| > 2 × pooled std"]
@@ -41,7 +41,8 @@ SUMMARY_COLUMNS = ["dataset", "model", "seeds", "val loss (nats)", "below unigra
 def print_summary(preset, results=None) -> None:
     """Tables 1 and 3 of this preset from the records there are (gamlib.study_table)."""
     records = load_records(results, kind="lm")
-    for table, title in (("table1", "Table 1"), ("table3", "Table 3")):
+    titles = {"table1": "Table 1", "table3": "Table 3", "table3_matched": "Table 3, parameter-matched"}
+    for table, title in titles.items():
         shown = display_study_table(study_table(records, table, presets=(preset.name,)))
         print(f"\n{title}, preset {preset.name!r} (val loss in nats per token):")
         print(shown[SUMMARY_COLUMNS].to_string(index=False))
@@ -64,7 +65,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--preset", default=None, help="cpu | paper | colab | quick (default: paper on a CUDA machine, "
                    "cpu elsewhere)")
     p.add_argument("--seeds", type=int, nargs="+", default=None, help="default: the study plan's")
-    p.add_argument("--only", nargs="+", choices=("table1", "table2", "table3"), default=None)
+    p.add_argument("--only", nargs="+", choices=("table1", "table2", *TABLES), default=None)
     p.add_argument("--datasets", nargs="+", choices=TABLE1_DATASETS, default=TABLE1_DATASETS,
                    help="train only on these datasets (default: both)")
     p.add_argument("--models", nargs="+", default=None, metavar="MODEL:VARIANT",
@@ -136,7 +137,7 @@ def main(argv=None) -> int:
         print_summary(preset, args.results)
         print_lr_sweep(preset, args.results)
         return 0
-    tables = tuple(args.only or ("table1", "table3", "table2"))
+    tables = tuple(args.only or (*TABLES, "table2"))
     if preset.hardware == "cpu":
         tables = tuple(t for t in tables if t != "table2")  # the CUDA scaling sweep: notebook 08 runs it on a CPU
     if args.lr_sweep:

@@ -3,6 +3,7 @@ import pytest
 
 from gamlib.plan import (
     ABLATION_VARIANTS,
+    MATCHED_ABLATION_VARIANTS,
     TABLE1_MODELS,
     Run,
     lr_sweep_runs,
@@ -38,7 +39,8 @@ def test_tables_as_runs():
 
 def test_a_study_is_distinct_runs_cheapest_first():
     runs = planned_runs(PAPER)
-    assert len(runs) == len(set(runs)) == 5 * 2 * 3 + (len(ABLATION_VARIANTS) - 1) * 3  # Table 3's full is Table 1's
+    ablations = len(ABLATION_VARIANTS) - 1 + len(MATCHED_ABLATION_VARIANTS) - 1  # Table 3's full is Table 1's
+    assert len(runs) == len(set(runs)) == 5 * 2 * 3 + ablations * 3
     datasets = [r.dataset for r in runs]
     assert datasets == sorted(datasets, key=lambda d: d != "wikitext2")
     first_story = datasets.index("tinystories")
@@ -52,3 +54,15 @@ def test_lr_sweep_runs():
     assert Run("gam", "full", "wikitext2", 0, None) in runs and Run("gam", "full", "wikitext2", 0, 1e-3) in runs
     assert [r.model for r in runs][-6:] == ["mamba"] * 6
     assert lr_sweep_runs(CPU, (2e-3,), models=[("gam", "full")]) == [Run("gam", "full", "wikitext2", 0)]
+
+
+def test_matched_ablations_have_full_gams_parameters():
+    """Table 3m's rows are within 1% of full GAM's parameters, at every preset's shape (the unmatched are not)."""
+    from gamlib.models.registry import build_model
+
+    for preset in (QUICK, CPU, PAPER):
+        count = {v: build_model("gam", v, vocab_size=preset.vocab_size, **preset.model).num_params()
+                 for v in (*ABLATION_VARIANTS, *MATCHED_ABLATION_VARIANTS)}
+        for plain, matched in zip(ABLATION_VARIANTS[1:], MATCHED_ABLATION_VARIANTS[1:]):
+            assert abs(count[matched] / count["full"] - 1) < 0.01, (preset.name, matched, count)
+            assert count[plain] < 0.99 * count["full"]

@@ -119,7 +119,6 @@ def scaling_frame(record: dict) -> pd.DataFrame:
 
 # ---- the committed studies, side by side: whatever records exist for each preset ---------------------
 
-STUDY_TABLES = ("table1", "table3")
 STUDY_METRICS = ("val_loss", "val_ppl", "seconds_per_epoch", "tokens_per_s")
 
 

@@ -22,7 +22,7 @@ import torch
 
 from ..data import load_lm_data
 from ..models.registry import build_model, make_config
-from ..plan import ABLATION_VARIANTS, TABLE1_MODELS, Run
+from ..plan import Run, study_models
 from ..presets import Preset, get_preset
 from .measure import activation_floats_per_token, allocator_bytes, build_block, mixing_flops_per_token
 from .scaling import SCALING_SERIES, SCALING_SETTINGS
@@ -78,6 +78,10 @@ TRAIN_BYTES = {
     ("paper", "gam", "sum_fusion"): 814_219, ("paper", "gam", "local_only"): 709_739,
     ("paper", "transformer", "naive"): 1_373_075, ("paper", "transformer", "sdpa"): 1_239_876,
     ("paper", "mamba", "paper"): 15_138_457, ("paper", "mamba", "standard"): 15_286_057,
+    ("colab", "gam", "global_only_matched"): 342_564, ("colab", "gam", "sum_fusion_matched"): 395_884,
+    ("colab", "gam", "local_only_matched"): 377_431,
+    ("paper", "gam", "global_only_matched"): 703_219, ("paper", "gam", "sum_fusion_matched"): 863_371,
+    ("paper", "gam", "local_only_matched"): 783_467,
 }
 PEAK_BYTES = {
     ("colab", "gam", "full"): 215_340, ("colab", "gam", "global_only"): 200_996,
@@ -88,6 +92,10 @@ PEAK_BYTES = {
     ("paper", "gam", "sum_fusion"): 274_722, ("paper", "gam", "local_only"): 256_266,
     ("paper", "transformer", "naive"): 440_874, ("paper", "transformer", "sdpa"): 440_490,
     ("paper", "mamba", "paper"): 3_115_132, ("paper", "mamba", "standard"): 3_141_768,
+    ("colab", "gam", "global_only_matched"): 207_184, ("colab", "gam", "sum_fusion_matched"): 211_248,
+    ("colab", "gam", "local_only_matched"): 207_134,
+    ("paper", "gam", "global_only_matched"): 274_710, ("paper", "gam", "sum_fusion_matched"): 286_998,
+    ("paper", "gam", "local_only_matched"): 274_680,
 }
 
 
@@ -216,8 +224,8 @@ def count_train_bytes(preset, model: str, variant: str, batch: int = 4) -> tuple
 
 def recount_lines() -> list[str]:
     """TRAIN_BYTES and PEAK_BYTES as counted on this CPU, as Python to paste above."""
-    models = [*TABLE1_MODELS, *(("gam", v) for v in ABLATION_VARIANTS if v != "full")]
-    counts = {(p, m, v): count_train_bytes(p, m, v) for p in ("colab", "paper") for m, v in models}
+    counts = {(p, m, v): count_train_bytes(p, m, v) for p in ("colab", "paper")
+              for m, v in sorted(study_models(get_preset(p)))}
     lines = []
     for index, name in enumerate(("TRAIN_BYTES", "PEAK_BYTES")):
         entries = [f'    ("{p}", "{m}", "{v}"): {pair[index]:_},' for (p, m, v), pair in counts.items()]

@@ -55,6 +55,7 @@ class GAMVariant:
     local: bool            # the causal convolution
     memory: str | None     # "bank": the paper's learned slots; "context": a read of the sequence; None
     gated: bool            # sigmoid gates (True) or a plain sum of the pathways
+    matched: bool = False  # FFN widened so the block has as many parameters as the full block
 
 
 GAM_VARIANTS = {
@@ -63,6 +64,10 @@ GAM_VARIANTS = {
     "sum_fusion":  GAMVariant(local=True,  memory="bank",    gated=False),
     "local_only":  GAMVariant(local=True,  memory=None,      gated=False),
     "context":     GAMVariant(local=True,  memory="context", gated=True),   # notebook 11: not in the paper
+    # the ablations with the parameters they drop given back to the FFN (not in the paper: a fair Table 3)
+    "global_only_matched": GAMVariant(local=False, memory="bank", gated=False, matched=True),
+    "sum_fusion_matched":  GAMVariant(local=True,  memory="bank", gated=False, matched=True),
+    "local_only_matched":  GAMVariant(local=True,  memory=None,   gated=False, matched=True),
 }
 
 
@@ -96,6 +101,21 @@ class GAMConfig(LMConfig):
     @property
     def gated(self) -> bool:
         return GAM_VARIANTS[self.variant].gated
+
+    def pathway_params(self, variant: str) -> int:
+        """Parameters of one block's mixing pathways (conv, bank, gate) in `variant`, at this shape."""
+        form, C = GAM_VARIANTS[variant], self.n_embd
+        conv = C * self.conv_kernel_size + C if form.local else 0
+        bank = self.num_memory_slots * C if form.memory == "bank" else 0
+        gate = C * 2 * C + 2 * C if form.gated else 0
+        return conv + bank + gate
+
+    @property
+    def ffn_width(self) -> int:
+        """The FFN's hidden width: 4C, plus in a matched variant the pathway parameters it lacks against
+        the full block, divided by what one hidden unit costs (2C + 1: a row in, a bias, a column out)."""
+        missing = self.pathway_params("full") - self.pathway_params(self.variant)
+        return 4 * self.n_embd + (round(missing / (2 * self.n_embd + 1)) if GAM_VARIANTS[self.variant].matched else 0)
 
     @property
     def receptive_field(self) -> int:

@@ -9,7 +9,8 @@ One block, with x of shape (B, T, C):
     x      = x + sigmoid(g_l) * local + sigmoid(g_g) * global
     x      = x + FFN(LayerNorm2(x))
 
-Ablations (Table 3) drop the gate (plain sum) and/or one pathway; the `context` variant swaps the bank
+Ablations (Table 3) drop the gate (plain sum) and/or one pathway (their `_matched` forms widen the FFN to
+give back the parameters dropped); the `context` variant swaps the bank
 for a memory that reads the sequence (context_gam.py). See `GAMConfig.variant`.
 
 The bank read is attention of each token over the bank (keys = values = M, scale 1, no mask). When
@@ -119,7 +120,7 @@ class GAMBlock(nn.Module):
             self.memory = None
         self.fusion = GatedFusion(C) if config.gated else None
         self.ln2 = nn.LayerNorm(C)
-        self.ffn = feed_forward(C, config.dropout)
+        self.ffn = feed_forward(C, config.dropout, config.ffn_width)
 
     def forward(self, x: torch.Tensor, trace: dict | None = None) -> torch.Tensor:
         """x: (B, T, C) -> (B, T, C). If `trace` is a dict, the gates and slot weights are put in it."""

@@ -45,11 +45,11 @@ def check_token_ids(idx: torch.Tensor, vocab_size: int, block_size: int | None, 
         raise ValueError(f"token id {bad} outside vocabulary of {vocab_size} (valid ids: 0..{vocab_size - 1})")
 
 
-def feed_forward(n_embd: int, dropout: float) -> nn.Sequential:
-    """Linear(C, 4C) -> exact GELU -> Linear(4C, C) -> Dropout; the FFN of GAM and Transformer blocks."""
-    return nn.Sequential(
-        nn.Linear(n_embd, 4 * n_embd), nn.GELU(), nn.Linear(4 * n_embd, n_embd), nn.Dropout(dropout)
-    )
+def feed_forward(n_embd: int, dropout: float, hidden: int | None = None) -> nn.Sequential:
+    """Linear(C, H) -> exact GELU -> Linear(H, C) -> Dropout, H = 4C unless given; the FFN of GAM and
+    Transformer blocks."""
+    hidden = 4 * n_embd if hidden is None else hidden
+    return nn.Sequential(nn.Linear(n_embd, hidden), nn.GELU(), nn.Linear(hidden, n_embd), nn.Dropout(dropout))
 
 
 class LanguageModel(nn.Module):
