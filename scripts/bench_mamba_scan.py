@@ -31,13 +31,13 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     preset = get_preset(args.preset)
-    batch, T, V = preset.train.batch_size, preset.model["block_size"], preset.vocab_size
+    batch, T, V = preset.train.batch_size, preset.model.block_size, preset.vocab_size
     models = [("mamba", variant, {"backend": backend}) for variant in ("paper", "standard") for backend in BACKENDS]
-    rows = measure_training_steps(models, {**preset.model, "vocab_size": V}, batch, steps=args.steps,
+    rows = measure_training_steps(models, preset.model_fields(vocab_size=V), batch, steps=args.steps,
                                   warmup=args.warmup, device=args.device)
     rate = {(r["variant"], r["backend"]): r["tokens_per_s"] for r in rows}
-    print(f"Mamba, preset {preset.name}: batch {batch} x context {T}, vocab {V}, {preset.model['n_layer']} layers, "
-          f"width {preset.model['n_embd']}, d_state {preset.model['d_state']}, expand {preset.model['expand']}, "
+    print(f"Mamba, preset {preset.name}: batch {batch} x context {T}, vocab {V}, {preset.model.n_layer} layers, "
+          f"width {preset.model.n_embd}, d_state {preset.model.mamba.d_state}, expand {preset.model.mamba.expand}, "
           f"device {args.device}, {torch.get_num_threads()} threads, median of {args.steps} steps")
     for variant in ("paper", "standard"):
         for backend in BACKENDS:

@@ -29,8 +29,8 @@ def main() -> None:
     preset = get_preset(args.preset)
     record = run_training_benchmark(preset.name, steps=args.steps, warmup=args.warmup, force=args.force)
     spec = record["spec"]
-    print(f"preset {preset.name}: batch {spec['batch_size']} x context {preset.model['block_size']}, vocab "
-          f"{preset.vocab_size}, {preset.model['n_layer']} layers, width {preset.model['n_embd']}, device "
+    print(f"preset {preset.name}: batch {spec['batch_size']} x context {preset.model.block_size}, vocab "
+          f"{preset.vocab_size}, {preset.model.n_layer} layers, width {preset.model.n_embd}, device "
           f"{record['provenance']['device']}, {spec['threads'] or torch.get_num_threads()} threads, median of "
           f"{spec['steps']} steps")
     for row in record["rows"]:

@@ -68,7 +68,7 @@ def train_briefly(model: str, variant: str, precision: str, steps: int, batch: i
     from gamlib.training.loop import fit
 
     paper = get_preset("paper")
-    fields = {**paper.model, "vocab_size": paper.vocab_size}
+    fields = paper.model_fields()
     row = dict(model=model, variant=variant, precision=resolve_precision(precision, torch.device("cuda")))
     while True:
         net = None
@@ -119,7 +119,7 @@ def extrapolate(rows: list[dict]) -> list[str]:
         if not speed:
             missing.add(" ".join(run.pair))
             continue
-        T, epochs = paper.model["block_size"], paper.train.epochs
+        T, epochs = paper.model.block_size, paper.train.epochs
         trained = chunks(paper, run.dataset, "train") * T * epochs
         evaluated = chunks(paper, run.dataset, "val") * T * (epochs + 1)
         total += (trained + evaluated / 3) / speed

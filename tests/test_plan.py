@@ -61,7 +61,7 @@ def test_matched_ablations_have_full_gams_parameters():
     from gamlib.models.registry import build_model
 
     for preset in (QUICK, CPU, PAPER):
-        count = {v: build_model("gam", v, vocab_size=preset.vocab_size, **preset.model).num_params()
+        count = {v: build_model("gam", v, **preset.model_fields()).num_params()
                  for v in (*ABLATION_VARIANTS, *MATCHED_ABLATION_VARIANTS)}
         for plain, matched in zip(ABLATION_VARIANTS[1:], MATCHED_ABLATION_VARIANTS[1:]):
             assert abs(count[matched] / count["full"] - 1) < 0.01, (preset.name, matched, count)

@@ -18,7 +18,7 @@ def paper_config_params(models) -> pd.DataFrame:
                 **{("gam", r.variant): r.params_m for r in PAPER_TABLE3.itertuples()}}
     rows = []
     for model, variant in models:
-        params = build_model(model, variant, **{**settings.model, "vocab_size": settings.vocab_size}).num_params()
+        params = build_model(model, variant, **settings.model_fields()).num_params()
         rows.append(dict(model=model, variant=variant, params=params, params_m=round(params / 1e6, 1),
                          paper_params_m=reported.get((model, variant), math.nan)))
     return pd.DataFrame(rows)

@@ -140,14 +140,14 @@ def matches_preset(record: dict, ignore: tuple[str, ...] = ()) -> bool:
         return False
     settings = PRESETS[record["preset"]]
     data = record.get("data", {})
-    sizes = {"vocab_size": settings.vocab_size, "block_size": settings.model["block_size"]}
+    sizes = {"vocab_size": settings.vocab_size, "block_size": settings.model.block_size}
     caps = {"train_rows": settings.max_train_rows, "val_rows": settings.max_val_rows,
             "train_chunks": settings.max_train_chunks, "val_chunks": settings.max_val_chunks}
     if any(data[key] != value for key, value in sizes.items() if key in data) or any(
             data[key] > cap for key, cap in caps.items() if key in data and cap is not None):
         return False
     model = record.get("model_config", {})
-    expected_model = {**settings.model, "vocab_size": settings.vocab_size}
+    expected_model = settings.model_fields()
     if any(model[key] != value for key, value in expected_model.items() if key in model):
         return False
     ignore = ("seed", "progress", *ignore)

@@ -107,13 +107,9 @@ def detect_gpu_class() -> str | None:
     return next((key for key, match in GPU_NAMES if any(m in name for m in match)), None)
 
 
-def model_fields(preset: Preset) -> dict:
-    return {**preset.model, "vocab_size": preset.vocab_size}
-
-
 def chunks(preset: Preset, dataset: str, split: str) -> int:
     """Chunks of block_size tokens a preset trains (split 'train') or validates ('val') on."""
-    data, T = DATA[dataset], preset.model["block_size"]
+    data, T = DATA[dataset], preset.model.block_size
     rows_cap = preset.max_train_rows if split == "train" else preset.max_val_rows
     chunk_cap = preset.max_train_chunks if split == "train" else preset.max_val_chunks
     rows = min(rows_cap or math.inf, data[f"{split}_rows"])
@@ -151,7 +147,7 @@ class RunEstimate:
 
 def estimate_run(preset: Preset, model: str, variant: str, dataset: str, mamba_backend: str = "mambapy") -> RunEstimate:
     """FLOPs, bytes moved and optimizer steps of one training run (train + every evaluation)."""
-    fields = model_fields(preset)
+    fields = preset.model_fields()
     params = build_model(model, variant, **fields, **({"backend": "mambapy"} if model == "mamba" else {})).num_params()
     T, epochs, batch = fields["block_size"], preset.train.epochs, preset.train.batch_size
     train_chunks, val_chunks = chunks(preset, dataset, "train"), chunks(preset, dataset, "val")
@@ -172,7 +168,7 @@ def run_seconds(run: RunEstimate, gpu: GPUClass, precision: str) -> float:
 def peak_gb(run: RunEstimate, preset: Preset, precision: str, mamba_backend: str = "mambapy") -> float:
     """Weights, gradients and AdamW state (16 bytes per parameter) + one step's activations held at once
     (PEAK_BYTES, fp32; taken as 0.6 of it under autocast): used only to warn about out-of-memory."""
-    tokens = preset.train.batch_size * preset.model["block_size"]
+    tokens = preset.train.batch_size * preset.model.block_size
     model, variant = (("transformer", "sdpa") if run.model == "mamba" and mamba_backend == "mamba_ssm"
                       else (run.model, run.variant))
     activations = PEAK_BYTES.get((preset.name, model, variant), 0) * tokens * (1 if precision == "fp32" else 0.6)
@@ -208,7 +204,7 @@ def count_train_bytes(preset, model: str, variant: str, batch: int = 4) -> tuple
     """Per token, for one fp32 training step on the CPU (parameters and their gradients left out):
     (tensor bytes allocated in all, the most bytes held at once), from torch.profiler's allocator events."""
     preset = get_preset(preset)
-    fields = model_fields(preset)
+    fields = preset.model_fields()
     net = build_model(model, variant, **fields, **({"backend": "mambapy"} if model == "mamba" else {})).train()
     x = torch.randint(0, preset.vocab_size, (batch, fields["block_size"]))
 
@@ -237,7 +233,7 @@ def run_tokens(preset: Preset, dataset: str, data_dir=None) -> float:
     """Token-equivalents one run on `dataset` costs: its training tokens plus a third of its evaluated tokens
     (an evaluation is a forward pass only)."""
     data = load_lm_data(dataset, data_dir=data_dir, **preset.data_kwargs())
-    train, T = preset.train, preset.model["block_size"]
+    train, T = preset.train, preset.model.block_size
     evaluations = 1 + train.epochs * train.evals_per_epoch
     return len(data.train) * T * train.epochs + len(data.validation) * T * evaluations / 3
 
@@ -246,7 +242,7 @@ def measured_run_seconds(preset: Preset, runs: list[Run], data_dir=None) -> dict
     """{run: seconds}, extrapolated from two timed training steps of each model on this machine."""
     pairs = list(dict.fromkeys(r.pair for r in runs))
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    rows = measure_training_steps(pairs, model_fields(preset), preset.train.batch_size, steps=2, warmup=1,
+    rows = measure_training_steps(pairs, preset.model_fields(), preset.train.batch_size, steps=2, warmup=1,
                                   device=device)
     rate = {(r["model"], r["variant"]): r["tokens_per_s"] for r in rows}
     tokens = {d: run_tokens(preset, d, data_dir) for d in dict.fromkeys(r.dataset for r in runs)}

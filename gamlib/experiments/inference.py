@@ -179,9 +179,9 @@ def run_generation_benchmark(preset: str = "paper", contexts=None, models=GENERA
     Written to results/<preset>/benchmarks/generation-<device>.json; reused unless force=True.
     """
     settings = get_preset(preset)
-    block_size = settings.model["block_size"]
+    block_size = settings.model.block_size
     contexts = tuple(contexts or (c * block_size // 256 for c in PAPER_CONTEXTS))
-    fields = {**settings.model, "vocab_size": settings.vocab_size}
+    fields = settings.model_fields()
     models = [tuple(m) for m in models]
     spec = {"kind": "benchmark", "benchmark": "generation", "preset": settings.name, "fields": fields,
             "models": models, "contexts": contexts, "layouts": LAYOUT_MODES, "repeats": repeats, "warmup": warmup,

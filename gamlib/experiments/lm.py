@@ -63,7 +63,7 @@ def run_lm_experiment(model: str, variant: str | None = None, dataset: str = "wi
     config = replace(settings.train, seed=seed, lr=settings.train.lr if lr is None else lr, **train_overrides)
     data = load_lm_data(dataset, data_dir=data_dir, **settings.data_kwargs())
     spec = {"model": model, "variant": variant, "dataset": dataset, "preset": settings.name,
-            "model_fields": settings.model, "train_config": config.to_dict(),
+            "model_fields": settings.model.fields(), "train_config": config.to_dict(),
             "data": settings.data_kwargs(),  # the content, not where it was read from (machines differ):
             "data_fingerprint": {k: v for k, v in data.fingerprint.items() if k != "source"}}
     path = record_path(results_root, settings.name, dataset, model, variant, seed, sweep_lr)
@@ -73,7 +73,7 @@ def run_lm_experiment(model: str, variant: str | None = None, dataset: str = "wi
 
     def measure() -> tuple[dict, str]:
         seed_everything(seed)  # the weights' initialisation depends on the seed too
-        net = build_model(model, variant, **{**settings.model, "vocab_size": data.vocab_size})
+        net = build_model(model, variant, **settings.model_fields(vocab_size=data.vocab_size))
         history = fit(net, data.train, data.validation, config, options)
         record = {"kind": "lm", "model": model, "variant": variant, "dataset": dataset, "preset": settings.name,
                   "seed": seed, "lr_sweep": sweep_lr is not None, **lm_results(net, data, config, history, seed)}

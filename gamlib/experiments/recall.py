@@ -41,7 +41,7 @@ def run_recall_experiment(model: str, variant: str | None = None, preset: str = 
     variant = variant or DEFAULT_VARIANTS.get(model, "")
     config = replace(settings.train, seed=seed, **train_overrides)
     options = RunOptions(device=device, progress=False)
-    fields = {**settings.model, "vocab_size": task.vocab_size, "block_size": task.seq_len, "dropout": 0.0}
+    fields = settings.model_fields(vocab_size=task.vocab_size, block_size=task.seq_len, dropout=0.0)
     spec = {"kind": "recall", "model": model, "variant": variant, "preset": settings.name, "fields": fields,
             "task": asdict(task), "train_sequences": train_sequences, "eval_sequences": eval_sequences,
             "train_config": config.to_dict(), "scores": SCORES}

@@ -53,7 +53,7 @@ def gpu_estimate_lines(preset: Preset, runs: list[Run], tables, gpus, mamba_back
     lines = [f"TIME ESTIMATE (not a measurement): preset {preset.name!r}, seeds {seeds}, "
              f"tables {', '.join(tables)}, Mamba backend {mamba_backend}",
              f"  {len(runs)} training runs: " + ", ".join(
-                 f"{d} {preset.model['block_size']}-token chunks: {chunks(preset, d, 'train'):,} train / "
+                 f"{d} {preset.model.block_size}-token chunks: {chunks(preset, d, 'train'):,} train / "
                  f"{chunks(preset, d, 'val'):,} val" for d in TABLE1_DATASETS),
              "  method: FLOPs / assumed sustained FLOP/s + bytes / assumed bandwidth + steps x overhead "
              "(gamlib.experiments.cost)",

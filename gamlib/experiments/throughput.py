@@ -69,7 +69,7 @@ def run_training_benchmark(preset: str = "auto", models=None, steps: int = 10, w
     settings = get_preset(preset)
     models = [tuple(m) for m in (models or TABLE1_MODELS)]
     device = pick_device(device)
-    fields = {**settings.model, "vocab_size": settings.vocab_size}
+    fields = settings.model_fields()
     spec = {"benchmark": "training", "preset": settings.name, "fields": fields, "models": models,
             "batch_size": settings.train.batch_size, "steps": steps, "warmup": warmup, "device": device.type,
             "threads": torch.get_num_threads() if device.type == "cpu" else None}

@@ -147,8 +147,8 @@ def memory_reach(preset: str = "quick", seed: int = 0, n_embd: int = 16, vocab_s
     is an nn.Parameter: learned, the same for every input) and `bank_shape` (S, C).
     """
     settings = get_preset(preset)
-    shape = {k: settings.model[k] for k in ("n_layer", "conv_kernel_size", "n_head", "block_size")}
-    fields = {**settings.model, "n_embd": n_embd, "vocab_size": vocab_size, "num_memory_slots": 8, "dropout": 0.0}
+    shape = {k: settings.model.fields()[k] for k in ("n_layer", "conv_kernel_size", "n_head", "block_size")}
+    fields = settings.model_fields(n_embd=n_embd, vocab_size=vocab_size, num_memory_slots=8, dropout=0.0)
     sizes = {}
     for name, variant in (("gam", "full"), ("transformer", "sdpa")):
         torch.manual_seed(seed)

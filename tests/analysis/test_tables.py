@@ -145,12 +145,12 @@ def test_a_record_trained_under_older_preset_settings_is_left_out_and_named(tmp_
     current = fake_record("gam", "full", 0, 5.3, preset="cpu", unigram=6.4)
     stale = fake_record("gam", "full", 1, 5.5, preset="cpu", unigram=6.4)
     settings = get_preset("cpu")
-    for record, dropout in ((current, settings.model["dropout"]), (stale, 0.1)):
-        record["model_config"] = {**settings.model, "vocab_size": settings.vocab_size, "dropout": dropout}
+    for record, dropout in ((current, settings.model.dropout), (stale, 0.1)):
+        record["model_config"] = settings.model_fields(dropout=dropout)
         record["train_config"] = {**settings.train.to_dict(), "seed": record["seed"], "betas": [0.9, 0.95]}
     records = write_records(tmp_path, [current, stale])
     assert matches_preset(current) and not matches_preset(stale)
-    cut = {"vocab_size": settings.vocab_size, "block_size": settings.model["block_size"],
+    cut = {"vocab_size": settings.vocab_size, "block_size": settings.model.block_size,
            "train_chunks": settings.max_train_chunks, "val_chunks": settings.max_val_chunks}
     assert matches_preset({**current, "data": cut})
     more = settings.max_train_chunks + 1
@@ -165,7 +165,7 @@ def _sweep_record(fake_record, model, variant, seed, loss, lr=None):
     """A cpu-preset record with the preset's settings; lr: an lr sweep's run (marked lr_sweep)."""
     settings = get_preset("cpu")
     record = fake_record(model, variant, seed, loss, preset="cpu", unigram=6.4)
-    record["model_config"] = {**settings.model, "vocab_size": settings.vocab_size}
+    record["model_config"] = settings.model_fields()
     record["train_config"] = {**settings.train.to_dict(), "seed": seed, "lr": lr or settings.train.lr}
     record["lr_sweep"] = lr is not None
     return record

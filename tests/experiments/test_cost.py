@@ -20,7 +20,7 @@ def test_token_counts_are_the_measured_ones():
 def test_a_run_is_six_n_per_token_plus_the_stated_terms():
     paper = get_preset("paper")
     run = cost.estimate_run(paper, "gam", "full", "wikitext2")
-    L, C, S = paper.model["n_layer"], paper.model["n_embd"], paper.model["num_memory_slots"]
+    L, C, S = paper.model.n_layer, paper.model.n_embd, paper.model.gam.num_memory_slots
     forward = 2 * run.params + 2 * L * S * C
     train, val = 9_800 * 256 * 5, 1_041 * 256 * 6
     assert run.params == 22_599_680 and run.train_tokens == train and run.steps == math.ceil(9_800 / 32) * 5
@@ -30,8 +30,8 @@ def test_a_run_is_six_n_per_token_plus_the_stated_terms():
     assert cost.run_seconds(run, gpu, "fp32") == pytest.approx(
         run.flops / gpu.fp32 + run.bytes / gpu.bandwidth + run.steps * gpu.step_overhead_s)
     naive = cost.estimate_run(paper, "transformer", "naive", "wikitext2")
-    T = paper.model["block_size"]
-    fields = {**paper.model, "vocab_size": paper.vocab_size}
+    T = paper.model.block_size
+    fields = paper.model_fields()
     forward = cost.forward_flops_per_token("transformer", "naive", fields, naive.params)
     assert forward == 2 * naive.params + 4 * L * T * C
 
