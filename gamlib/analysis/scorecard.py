@@ -7,8 +7,15 @@
                                                      (what scripts/scorecard.py runs)
 
 Each claim is one `Claim` in CLAIMS: its statement, where our evidence comes from, the paper's evidence, the
-rule (worded from the constants it applies) and the judge that applies it. A verdict is one of VERDICTS, or,
-when settings disagree, says which ("supported at paper/wikitext2; contradicted at cpu/wikitext2"). Each comes
+rule (worded from the constants it applies), the judge that applies it and, for some, controls (comparisons
+that do not decide the claim but bound what it means). A verdict is one of VERDICTS:
+  supported      the paper's direction, beyond the spread
+  not shown      the gap is within the spread (these runs do not show the effect, nor its opposite)
+  contradicted   the opposite direction, beyond the spread
+  not testable   runs missing (fewer than MIN_SEEDS seeds of a row)
+or, when settings disagree, says which ("supported at paper/wikitext2; not shown at cpu/wikitext2"). Beside
+each comparison of seeds: Welch's t-test p-value and the 95% interval of the difference (stats.welch), and the
+paper's own effect. The spread rule corresponds to a Welch test at p ~ SPREAD_RULE_P (stats.spread_rule_p). Each comes
 from records (and for (g) a receptive-field probe's result, gamlib.memory_reach) by the claim's rule; nothing in
 a verdict is typed in. A *setting* is one place the rule can be applied: a preset and dataset (and the baseline
 compared with, or the device), a scaling record, a probed shape. Settings whose records are missing are "not
@@ -17,20 +24,23 @@ settings that could be judged.
 
 The rules (constants below; the spread rule is gamlib.analysis.stats.compare_to_spread, SPREAD_FACTOR):
   (a), (b)  GAM's fitted exponent b in time (memory) ~ T^b, from a scaling record (gamlib.run_scaling), fitted
-            from T >= SCALING_FIT_FROM[device] (later on CUDA, where fixed costs weigh less): supported when
-            b < LINEAR_EXPONENT, else contradicted.
+            from T >= SCALING_FIT_FROM[device] (later on CUDA, where fixed costs weigh less) over at least
+            MIN_FIT_POINTS lengths: supported when b < LINEAR_EXPONENT, contradicted when b >= QUADRATIC_EXPONENT
+            (nearer quadratic), not shown between; the cost per token at the shortest and longest length beside it.
   (c)       training tokens/s of GAM full against each Transformer and Mamba row of the preset's Table 1, runs on
-            one device: the spread rule on tokens_per_s (>= MIN_SEEDS seeds per row): supported when GAM is
-            faster beyond the seed spread, else contradicted. A side-by-side training benchmark record
-            (gamlib.run_training_benchmark) counts too: supported when GAM's tokens/s exceed the baseline's by
-            more than SPEED_MARGIN (one run, no seeds). Mamba is judged only where it ran on FAST_MAMBA, its
+            one device: the spread rule on tokens_per_s (>= MIN_SEEDS seeds per row). A side-by-side training
+            benchmark record (gamlib.run_training_benchmark) counts too: supported when GAM's tokens/s exceed the
+            baseline's by more than SPEED_MARGIN, contradicted when they fall short by more (one run, no seeds).
+            Fair baselines (FAIR_BASELINES: fused attention, the standard Mamba) come first. Mamba is judged
+            only where it ran on FAST_MAMBA, its
             kernels: mambapy and recurrent are pure-PyTorch scans, far slower, so their speed says little about Mamba.
   (d), (e)  validation loss of GAM full against each Transformer (Mamba) row, the spread rule per preset and
-            dataset: supported when GAM's mean is lower beyond the spread; contradicted when it is higher beyond
-            it or the gap is within it (the claimed advantage does not show in these runs).
-  (f)       validation loss of GAM full against each Table 3 ablation (gamlib.plan.ABLATION_VARIANTS), the spread
-            rule: supported when the full block beats every ablation beyond the spread; contradicted when any
-            ablation is not beaten beyond it.
+            dataset. Control of (d): the context-free GAMs (global_only, receptive field 1; local_only) against
+            the same Transformer: where they beat it too, the gap does not show that GAM uses context.
+  (f)       validation loss of GAM full against each parameter-matched ablation (gamlib.plan
+            MATCHED_ABLATION_VARIANTS), the spread rule: supported when the full block beats every one beyond the
+            spread, contradicted when one beats it beyond the spread, else not shown. Control: the paper's
+            unmatched ablations (ABLATION_VARIANTS), which have fewer parameters.
   (g)       the probe of a preset's shape: contradicted when GAM's prediction at the last position depends on
             fewer positions than the context holds (its receptive field, with the Transformer, which must see
             the whole context, as the control); supported when it depends on all of them; not testable when the
@@ -53,20 +63,25 @@ from ..probes.receptive_field import memory_reach
 from ..records import load_records
 from .fits import scaling_exponents
 from .paper import PAPER_TABLE1, PAPER_TABLE3, paper_table2_rows
-from .stats import SPREAD_FACTOR, compare_to_spread, seed_summary
+from .stats import SPREAD_FACTOR, compare_to_spread, seed_summary, spread_rule_p, welch
 from .tables import scaling_frame, study_runs
 
-SUPPORTED, CONTRADICTED, NOT_TESTABLE = "supported", "contradicted", "not testable yet"
-VERDICTS = (SUPPORTED, CONTRADICTED, NOT_TESTABLE)
+SUPPORTED, NOT_SHOWN, CONTRADICTED, NOT_TESTABLE = "supported", "not shown", "contradicted", "not testable"
+VERDICTS = (SUPPORTED, NOT_SHOWN, CONTRADICTED, NOT_TESTABLE)
 LINEAR_EXPONENT = 1.3                     # b below this: linear-like (notebook 08's threshold)
+QUADRATIC_EXPONENT = 1.7                  # b at or above this: nearer quadratic (2) than linear (1)
 SCALING_FIT_FROM = {"cpu": 512, "cuda": 1024}
+MIN_FIT_POINTS = 5                        # lengths an exponent is fitted over, at least
 SPEED_MARGIN = 0.05                       # a single side-by-side benchmark: "faster" means by more than 5 %
 FAST_MAMBA = "mamba_ssm"                  # the only Mamba backend whose speed is judged
-MIN_SEEDS = 2                             # the spread rule needs a spread: seeds per row
+MIN_SEEDS = 3                             # seeds per row for a verdict
+SPREAD_RULE_P = spread_rule_p(MIN_SEEDS)  # the Welch p-value the spread rule corresponds to at MIN_SEEDS seeds
+FAIR_BASELINES = (("transformer", "sdpa"), ("mamba", "standard"))   # judged first
+CONTEXT_FREE = (("gam", "global_only"), ("gam", "local_only"))      # (d)'s control: GAMs that read little context
 SCORECARD_PRESETS = ("cpu", "paper")      # the committed studies
 GAM = ("gam", "full")                     # the row every rule compares
-COLUMNS = ["claim", "statement", "paper_evidence", "source", "our_evidence", "rule", "verdict", "reason",
-           "findings"]
+COLUMNS = ["claim", "statement", "paper_evidence", "source", "our_evidence", "rule", "verdict", "notes", "reason",
+           "findings", "controls"]
 README_BEGIN, README_END = "<!-- scorecard:begin -->", "<!-- scorecard:end -->"
 
 
@@ -91,6 +106,7 @@ class Claim:
     paper_evidence: Callable[[], str]          # the paper's evidence, worded from gamlib.analysis.paper
     rule: str                                  # the rule, worded from the constants it applies
     judge: Callable[[Inputs], list[dict]]      # the rule applied: one finding per setting
+    controls: Callable[[Inputs], list[dict]] | None = None   # comparisons that bound the verdict's meaning
 
 
 def committed_records() -> pd.DataFrame:
@@ -146,19 +162,25 @@ def _paper_probe_text() -> str:
 # ---- the rules' text, from the constants the judges apply ---------------------------------------------
 
 def _exponent_rule(what: str) -> str:
-    return (f"GAM's {what} exponent b (fit from T >= {SCALING_FIT_FROM['cpu']} on a CPU, "
-            f"{SCALING_FIT_FROM['cuda']} on CUDA) < {LINEAR_EXPONENT:g}")
+    return (f"GAM's {what} exponent b, fitted from T >= {SCALING_FIT_FROM['cpu']} on a CPU, "
+            f"{SCALING_FIT_FROM['cuda']} on CUDA, over >= {MIN_FIT_POINTS} lengths: supported when b < "
+            f"{LINEAR_EXPONENT:g}, contradicted when b >= {QUADRATIC_EXPONENT:g}, not shown between")
+
+
+def _spread_words() -> str:
+    return (f"{SPREAD_FACTOR:g} x the pooled seed std (>= {MIN_SEEDS} seeds per row; at {MIN_SEEDS} seeds the rule is "
+            f"a Welch test at p ~ {SPREAD_RULE_P:.2f})")
 
 
 def _speed_rule() -> str:
-    return (f"GAM's tokens/s above each baseline's by more than {SPREAD_FACTOR:g} x the pooled seed std (runs on "
-            f"one device, >= {MIN_SEEDS} seeds), or by more than {SPEED_MARGIN:.0%} in a side-by-side benchmark; "
-            f"Mamba only on {FAST_MAMBA}")
+    return (f"GAM's tokens/s against each baseline, fair ones first (runs on one device): supported when higher "
+            f"by more than {_spread_words()}, contradicted when lower by more, not shown within; in a side-by-side "
+            f"benchmark by more than {SPEED_MARGIN:.0%} either way; Mamba only on {FAST_MAMBA}")
 
 
 def _loss_rule(whose: str, than: str) -> str:
-    return (f"{whose} mean val loss below {than} by more than {SPREAD_FACTOR:g} x the pooled seed std "
-            f"(>= {MIN_SEEDS} seeds per row)")
+    return (f"{whose} mean val loss against {than}: supported when lower by more than {_spread_words()}, "
+            f"contradicted when higher by more, not shown within")
 
 
 # ---- what every judge shares: seed summaries, what is missing, one finding ----------------------------
@@ -183,9 +205,28 @@ def _lacking(summary: dict, rows, seeds) -> list[str]:
 
 
 def _compare(a: dict, b: dict, metric: str, factor: float) -> dict:
-    """compare_to_spread for two summary rows: delta = b - a, pooled_std, threshold, exceeds."""
+    """Two summary rows on `metric`: compare_to_spread's delta = b - a, pooled_std, threshold and exceeds, and
+    Welch's p with the 95% interval (low, high) of delta."""
     pair = pd.DataFrame([a, b]).assign(label=["a", "b"])
-    return compare_to_spread(pair, metric, label="label", factor=factor).iloc[0].to_dict()
+    spread = compare_to_spread(pair, metric, label="label", factor=factor).iloc[0].to_dict()
+    test = welch(*(row[key] for row in (a, b) for key in (f"{metric}_mean", f"{metric}_std", "n")))
+    return {**spread, "p": float(test["p"]), "low": float(test["low"]), "high": float(test["high"])}
+
+
+def _verdict(delta: float, exceeds: bool, want: int) -> str:
+    """want = -1 (the claim: lower) or +1 (higher): SUPPORTED beyond the spread in that direction, CONTRADICTED
+    beyond it in the other, NOT_SHOWN within it."""
+    if not exceeds:
+        return NOT_SHOWN
+    return SUPPORTED if delta * want > 0 else CONTRADICTED
+
+
+def _test_text(cmp: dict, digits: int) -> str:
+    return f"95% CI [{cmp['low']:+,.{digits}f}, {cmp['high']:+,.{digits}f}], Welch p = {cmp['p']:.3f}"
+
+
+def _fair_first(rows) -> list:
+    return sorted(rows, key=lambda m: m not in FAIR_BASELINES)
 
 
 def _mean_std(row: dict, metric: str, digits: int) -> str:
@@ -198,16 +239,26 @@ def _finding(setting: str, verdict: str, evidence: str, **numbers) -> dict:
     return dict(setting=setting, verdict=verdict, evidence=evidence, **numbers)
 
 
-def _untested(setting: str, where: str, summary: dict, rows, seeds, so_far=None) -> dict:
-    """A NOT_TESTABLE finding naming what is missing; `so_far(gam, other)` words what one seed shows."""
+def _untested(setting: str, where: str, summary: dict, rows, seeds, so_far=None, factor: float = SPREAD_FACTOR
+              ) -> dict:
+    """A NOT_TESTABLE finding naming what is missing. so_far = (words(gam, other), metric, want): what the seeds
+    there show; when they point against the claim by more than `factor` x the std of a row that has a spread,
+    the finding's `against` says so (the headline names it: settings disagree, though this one is not judged)."""
     if not summary:
-        lacking = ["no records yet"]
-    else:
-        lacking = _lacking(summary, rows, seeds)
-        gam, other = summary.get(rows[0]), summary.get(rows[1])
-        if so_far and gam is not None and other is not None:
-            lacking[-1] += f" (so far: {so_far(gam, other)})"
-    return _finding(setting, NOT_TESTABLE, "missing " + "; ".join(lacking), where=where, lacking=lacking)
+        return _finding(setting, NOT_TESTABLE, "missing no records yet", where=where, lacking=["no records yet"])
+    lacking = _lacking(summary, rows, seeds)
+    gam, other = summary.get(rows[0]), summary.get(rows[1])
+    against = None
+    if so_far and gam is not None and other is not None:
+        words, metric, want = so_far
+        lacking[-1] += f" (so far: {words(gam, other)})"
+        delta = gam[f"{metric}_mean"] - other[f"{metric}_mean"]
+        spread = max((r[f"{metric}_std"] for r in (gam, other) if pd.notna(r[f"{metric}_std"])), default=math.nan)
+        if delta * want < 0 and abs(delta) > factor * spread:
+            against = (f"{setting}: {words(gam, other)} with n = {gam['n']} and {other['n']} seeds, beyond "
+                       f"{factor:g} x the std {spread:.4g} of the row that has a spread")
+    return _finding(setting, NOT_TESTABLE, "missing " + "; ".join(lacking), where=where, lacking=lacking,
+                    against=against)
 
 
 # ---- (a), (b): the scaling exponents ------------------------------------------------------------------
@@ -239,17 +290,31 @@ def _exponent_finding(record: dict, value: str) -> dict:
     """GAM's exponent in one scaling record, fitted from SCALING_FIT_FROM of its device, against LINEAR_EXPONENT."""
     device = record.get("device", "cpu")
     start = SCALING_FIT_FROM.get(device, SCALING_FIT_FROM["cpu"])
-    fits = scaling_exponents(scaling_frame(record), min_seq_len=start).set_index("series")
+    rows = scaling_frame(record)
+    fits = scaling_exponents(rows, min_seq_len=start).set_index("series")
     setting = f"{record['preset']} scaling record ({record['provenance']['device']})"
     b = fits[value].get("gam full", math.nan)
-    if pd.isna(b):
-        return _finding(setting, NOT_TESTABLE, f"GAM has fewer than two usable lengths from T >= {start}")
-    others = ", ".join(f"{s} {v:.2f}" for s, v in fits[value].items() if s != "gam full" and pd.notna(v))
-    verdict = SUPPORTED if b < LINEAR_EXPONENT else CONTRADICTED
-    evidence = (f"GAM b = {b:.2f} (T = {fits.loc['gam full', 'lengths']}), "
-                f"{'below' if verdict == SUPPORTED else 'not below'} {LINEAR_EXPONENT:g}; others: {others}")
+    points = int(fits["points"].get("gam full", 0))
+    if pd.isna(b) or points < MIN_FIT_POINTS:
+        return _finding(setting, NOT_TESTABLE, f"GAM has {points} usable lengths from T >= {start}; the fit needs "
+                        f"{MIN_FIT_POINTS} (measure more lengths: gamlib.plan.scaling_lengths)")
+    verdict = (SUPPORTED if b < LINEAR_EXPONENT else CONTRADICTED if b >= QUADRATIC_EXPONENT else NOT_SHOWN)
+    series = [f"{name} b = {fits.loc[name, value]:.2f}{_per_token_text(rows, name, value, start)}"
+              for name in fits.index if pd.notna(fits.loc[name, value])]
+    evidence = f"from T = {fits.loc['gam full', 'lengths']} ({points} lengths): " + "; ".join(series)
     return _finding(setting, verdict, evidence, exponent=b, threshold=LINEAR_EXPONENT, preset=record["preset"],
-                    device=device, fit_from=start)
+                    device=device, fit_from=start, points=points)
+
+
+def _per_token_text(rows: pd.DataFrame, series: str, value: str, start: int) -> str:
+    """' (0.012 -> 0.015 ms per token, T = 512 -> 4096)': one series' cost per token at its shortest and longest
+    measured length from `start`, which a fitted exponent alone hides (b > 1 with a flat cost per token is fixed
+    costs fading, not a superlinear law)."""
+    column, unit = ("median_ms", "ms") if value == "time_exponent" else ("peak_mb", "MB")
+    ok = rows[(rows["series"] == series) & (rows["status"] == "ok") & (rows["seq_len"] >= start)]
+    first, last = ok.loc[ok["seq_len"].idxmin()], ok.loc[ok["seq_len"].idxmax()]
+    per = [r[column] / r["seq_len"] for r in (first, last)]
+    return f" ({per[0]:.3g} -> {per[1]:.3g} {unit} per token, T = {first['seq_len']} -> {last['seq_len']})"
 
 
 # ---- (c): training speed ------------------------------------------------------------------------------
@@ -259,7 +324,7 @@ def _speed_findings(inputs: Inputs) -> list[dict]:
     (on one device) and from the preset's side-by-side training benchmarks."""
     findings = []
     for preset in inputs.presets:
-        baselines = [m for m in table1_models(preset) if m != GAM]
+        baselines = _fair_first(m for m in table1_models(preset) if m != GAM)
         if preset.hardware == "cpu":
             findings += _cpu_speed_notes(preset, baselines)
         else:
@@ -308,7 +373,7 @@ def _speed_versus(runs: pd.DataFrame, preset: Preset, dataset: str, versus, fact
     if judged:
         return judged
     if _lacking(summary, rows, seeds) or not summary:
-        return [_untested(setting, where, summary, rows, seeds, _speed_so_far)]
+        return [_untested(setting, where, summary, rows, seeds, (_speed_so_far, "tokens_per_s", +1), factor)]
     return [_finding(setting, NOT_TESTABLE, f"no one device holds >= {MIN_SEEDS} seeds of both rows "
                      f"(devices: {', '.join(devices)})")]
 
@@ -321,14 +386,19 @@ def _speed_pair(setting: str, gam: dict, other: dict, factor: float) -> dict:
     """GAM full vs one baseline on tokens_per_s, runs on one device."""
     ratio = gam["tokens_per_s_mean"] / other["tokens_per_s_mean"]
     cmp = _compare(other, gam, "tokens_per_s", factor)   # delta = GAM - baseline
-    verdict = SUPPORTED if cmp["delta"] > 0 and cmp["exceeds"] else CONTRADICTED
-    how = ("GAM faster beyond the spread" if verdict == SUPPORTED else
-           "GAM slower beyond the spread" if cmp["exceeds"] else "within the spread")
+    verdict = _verdict(cmp["delta"], cmp["exceeds"], +1)
+    how = {SUPPORTED: "GAM faster beyond the spread", CONTRADICTED: "GAM slower beyond the spread",
+           NOT_SHOWN: "within the spread"}[verdict]
+    paper = _paper_speed_ratio(gam["dataset"], other["model"])
     evidence = (f"GAM full {_mean_std(gam, 'tokens_per_s', 0)} tok/s (n={gam['n']}) vs "
                 f"{_name(other['model'], other['variant'])} {_mean_std(other, 'tokens_per_s', 0)} (n={other['n']}): "
-                f"x{ratio:.3f}, {factor:g} × pooled std {cmp['threshold']:,.0f} tok/s, {how}")
+                f"x{ratio:.3f}, Δ {cmp['delta']:+,.0f} tok/s, {_test_text(cmp, 0)}, {factor:g} × pooled std "
+                f"{cmp['threshold']:,.0f}, {how}" + (f"; the paper: x{paper:.3f}" if pd.notna(paper) else ""))
     return _finding(setting, verdict, evidence, metric="tokens_per_s", delta=cmp["delta"], ratio=ratio,
-                    threshold=cmp["threshold"], exceeds=bool(cmp["exceeds"]), n=(int(gam["n"]), int(other["n"])))
+                    threshold=cmp["threshold"], exceeds=bool(cmp["exceeds"]), n=(int(gam["n"]), int(other["n"])),
+                    p=cmp["p"], low=cmp["low"], high=cmp["high"], relative=(ratio - 1, cmp["low"] /
+                    other["tokens_per_s_mean"], cmp["high"] / other["tokens_per_s_mean"]),
+                    paper_relative=paper - 1)
 
 
 def _benchmark_findings(records: pd.DataFrame, preset: Preset, margin: float) -> list[dict]:
@@ -343,6 +413,7 @@ def _benchmark_findings(records: pd.DataFrame, preset: Preset, margin: float) ->
         gam = next((r for r in record["rows"] if (r["model"], r["variant"]) == GAM), None)
         others = [r for r in record["rows"] if gam is not None and r["model"] != "gam"
                   and not (r["model"] == "mamba" and preset.hardware == "cpu")]  # the CPU note covers Mamba
+        others.sort(key=lambda r: (r["model"], r["variant"]) not in FAIR_BASELINES)
         findings += [_benchmark_pair(preset, record["provenance"]["device"], gam, other, margin) for other in others]
     return findings
 
@@ -355,12 +426,34 @@ def _benchmark_pair(preset: Preset, device: str, gam: dict, other: dict, margin:
         return _finding(setting, NOT_TESTABLE, f"ran on {other.get('backend')}, not {FAST_MAMBA}: "
                         "not a fair speed test")
     ratio = gam["tokens_per_s"] / other["tokens_per_s"]
-    verdict = SUPPORTED if ratio > 1 + margin else CONTRADICTED
+    verdict = _verdict(ratio - 1, abs(ratio - 1) > margin, +1)
+    how = {SUPPORTED: f"above x{1 + margin:.2f}", CONTRADICTED: f"below x{1 - margin:.2f}",
+           NOT_SHOWN: f"within x{1 - margin:.2f}..x{1 + margin:.2f}"}[verdict]
+    paper = _paper_speed_ratio("wikitext2", model)
     evidence = (f"one side-by-side run at the preset's shape: GAM full {gam['tokens_per_s']:,.0f} tok/s vs "
-                f"{_name(model, variant)} {other['tokens_per_s']:,.0f}: x{ratio:.3f}, "
-                f"{'above' if verdict == SUPPORTED else 'not above'} x{1 + margin:.2f}")
+                f"{_name(model, variant)} {other['tokens_per_s']:,.0f}: x{ratio:.3f}, {how}"
+                + (f"; the paper (WikiText-2): x{paper:.3f}" if pd.notna(paper) else ""))
     return _finding(setting, verdict, evidence, metric="benchmark_tokens_per_s", ratio=ratio, margin=margin,
-                    preset=preset.name, versus=(model, variant), device=device)
+                    preset=preset.name, versus=(model, variant), device=device, relative=(ratio - 1,) * 3,
+                    paper_relative=paper - 1)
+
+
+def _paper_speed_ratio(dataset: str, model: str) -> float:
+    """The paper's GAM tokens/s over `model`'s (its Transformer, its Mamba): seconds per epoch, inverted; NaN
+    where it ran no such model."""
+    seconds = PAPER_TABLE1[PAPER_TABLE1["dataset"] == dataset].set_index("model")["seconds_per_epoch"]
+    return seconds[model] / seconds["gam"] if model in seconds else math.nan
+
+
+def _paper_loss_delta(dataset: str, model: str, variant: str) -> float:
+    """The paper's GAM full minus `model` (its Table 1 row of that model, or its Table 3 row of that variant,
+    '_matched' dropped) in nats, ln(PPL ratio); NaN where it reports no such row."""
+    if model == "gam":
+        ppl = PAPER_TABLE3.set_index("variant")["val_ppl"]
+        other = variant.removesuffix("_matched")
+        return math.log(ppl["full"] / ppl[other]) if dataset == "wikitext2" and other in ppl else math.nan
+    ppl = PAPER_TABLE1[PAPER_TABLE1["dataset"] == dataset].set_index("model")["val_ppl"]
+    return math.log(ppl["gam"] / ppl[model]) if model in ppl else math.nan
 
 
 # ---- (d), (e), (f): validation loss -------------------------------------------------------------------
@@ -370,7 +463,7 @@ def _loss_findings(inputs: Inputs, baseline: str) -> list[dict]:
     dataset, on val_loss."""
     findings = []
     for preset in inputs.presets:
-        rows = [m for m in table1_models(preset) if m[0] == baseline]
+        rows = _fair_first(m for m in table1_models(preset) if m[0] == baseline)
         for dataset in TABLE1_DATASETS:
             summary = _summaries(study_runs(inputs.records, "table1", [preset.name], dataset), ("val_loss", "val_ppl"))
             if len(planned_seeds(preset, "table1", dataset)) < MIN_SEEDS:
@@ -385,7 +478,7 @@ def _loss_versus(preset: Preset, dataset: str, summary: dict, versus, factor: fl
     where, rows, seeds = f"{preset.name}/{dataset}", [GAM, versus], planned_seeds(preset, "table1", dataset)
     setting = f"{where} vs {_name(*versus)}"
     if _lacking(summary, rows, seeds) or not summary:
-        return _untested(setting, where, summary, rows, seeds, _loss_so_far)
+        return _untested(setting, where, summary, rows, seeds, (_loss_so_far, "val_loss", -1), factor)
     gam = summary[GAM]
     verdict, evidence, numbers = _loss_pair(gam, summary[versus], factor)
     return _finding(setting, verdict, f"{_gam_text(gam)} vs {evidence}", preset=preset.name, dataset=dataset,
@@ -393,21 +486,27 @@ def _loss_versus(preset: Preset, dataset: str, summary: dict, versus, factor: fl
 
 
 def _loss_pair(gam: dict, other: dict, factor: float) -> tuple[str, str, dict]:
-    """GAM full vs one row on val_loss: (verdict, evidence, numbers); Δ = GAM - other (negative: GAM lower)."""
+    """`gam` vs one row on val_loss: (verdict, evidence, numbers); Δ = gam - other (negative: gam lower). `gam` is
+    GAM full for the claims, a context-free GAM for (d)'s control."""
     cmp = _compare(other, gam, "val_loss", factor)
-    verdict = SUPPORTED if cmp["delta"] < 0 and cmp["exceeds"] else CONTRADICTED
-    how = ("GAM lower beyond the spread" if verdict == SUPPORTED else
-           "GAM higher beyond the spread" if cmp["exceeds"] else "within the spread")
+    verdict = _verdict(cmp["delta"], cmp["exceeds"], -1)
+    who = "GAM" if (gam["model"], gam["variant"]) == GAM else _name(gam["model"], gam["variant"])
+    how = {SUPPORTED: f"{who} lower beyond the spread", CONTRADICTED: f"{who} higher beyond the spread",
+           NOT_SHOWN: "within the spread"}[verdict]
+    paper = _paper_loss_delta(gam["dataset"], other["model"], other["variant"]) if who == "GAM" else math.nan
     evidence = (f"{_name(other['model'], other['variant'])} {_mean_std(other, 'val_loss', 4)} "
-                f"(PPL {other['val_ppl_mean']:,.1f}, n={other['n']}): Δ {cmp['delta']:+.4f}, "
-                f"{factor:g} × pooled std {cmp['threshold']:.4f}, {how}")
+                f"(PPL {other['val_ppl_mean']:,.1f}, n={other['n']}): Δ {cmp['delta']:+.4f}, {_test_text(cmp, 4)}, "
+                f"{factor:g} × pooled std {cmp['threshold']:.4f}, {how}"
+                + (f"; the paper: Δ {paper:+.4f}" if pd.notna(paper) else ""))
     numbers = dict(metric="val_loss", delta=cmp["delta"], threshold=cmp["threshold"], exceeds=bool(cmp["exceeds"]),
-                   n=(int(gam["n"]), int(other["n"])))
+                   n=(int(gam["n"]), int(other["n"])), p=cmp["p"], low=cmp["low"], high=cmp["high"],
+                   paper_delta=paper)
     return verdict, evidence, numbers
 
 
 def _gam_text(gam: dict) -> str:
-    return (f"GAM full {_mean_std(gam, 'val_loss', 4)} nats (PPL {gam['val_ppl_mean']:,.1f}, n={gam['n']}, "
+    who = _name(gam["model"], gam["variant"]).replace("gam full", "GAM full")
+    return (f"{who} {_mean_std(gam, 'val_loss', 4)} nats (PPL {gam['val_ppl_mean']:,.1f}, n={gam['n']}, "
             f"{gam['device']})")
 
 
@@ -420,34 +519,71 @@ def _one_seed_by_plan(where: str, summary: dict, baselines) -> dict:
     gam = summary.get(GAM)
     so_far = [f"{_name(*pair)} {_loss_so_far(gam, summary[pair])}" for pair in baselines
               if gam is not None and pair in summary]
-    return _finding(where, NOT_TESTABLE, "the study plan trains one seed here (gamlib.plan.planned_seeds) and the "
-                    "spread rule needs two" + (f" (so far: {'; '.join(so_far)})" if so_far else ""))
+    return _finding(where, NOT_TESTABLE, f"the study plan trains one seed here (gamlib.plan.planned_seeds) and a "
+                    f"verdict needs {MIN_SEEDS}" + (f" (so far: {'; '.join(so_far)})" if so_far else ""))
 
 
-def _ablation_findings(inputs: Inputs) -> list[dict]:
-    """(f): one finding per preset: full GAM against each ablation of its Table 3 on WikiText-2."""
-    return [_ablation_finding(inputs.records, preset, inputs.factor) for preset in inputs.presets]
+def _ablation_findings(inputs: Inputs, table: str = "table3_matched") -> list[dict]:
+    """(f): one finding per preset: full GAM against each ablation of `table` on WikiText-2 (the parameter-matched
+    ones decide; the paper's unmatched ones are (f)'s control)."""
+    return [_ablation_finding(inputs.records, preset, inputs.factor, table) for preset in inputs.presets]
 
 
-def _ablation_finding(records: pd.DataFrame, preset: Preset, factor: float) -> dict:
-    """(f) at one preset: contradicted as soon as one ablation is not beaten, supported when every one is."""
-    where, seeds = f"{preset.name}/wikitext2", planned_seeds(preset, "table3", "wikitext2")
-    ablations = [m for m in table_rows(preset, "table3") if m != GAM]
-    summary = _summaries(study_runs(records, "table3", [preset.name], "wikitext2"), ("val_loss", "val_ppl"))
+def _ablation_finding(records: pd.DataFrame, preset: Preset, factor: float, table: str) -> dict:
+    """(f) at one preset: contradicted when an ablation beats full GAM beyond the spread, supported when full GAM
+    beats every one beyond it, not shown otherwise; not testable while a pair lacks seeds (so far: what there is)."""
+    where, seeds = f"{preset.name}/wikitext2", planned_seeds(preset, table, "wikitext2")
+    setting = where if table == "table3_matched" else f"{where}, unmatched"
+    ablations = [m for m in table_rows(preset, table) if m != GAM]
+    summary = _summaries(study_runs(records, table, [preset.name], "wikitext2"), ("val_loss", "val_ppl"))
     pairs = {key: _loss_pair(summary[GAM], summary[key], factor) for key in ablations
              if not _lacking(summary, [GAM, key], seeds)}
-    verdicts = [verdict for verdict, _, _ in pairs.values()]
+    verdicts = {verdict for verdict, _, _ in pairs.values()}
     if CONTRADICTED not in verdicts and len(pairs) < len(ablations):
-        untested = _untested(where, where, summary, [GAM, *ablations], seeds)
+        untested = _untested(setting, where, summary, [GAM, *ablations], seeds)
         if pairs:
             untested["evidence"] += "; so far: " + "; ".join(e for _, e, _ in pairs.values())
         return untested
     lacking = _lacking(summary, [GAM, *ablations], seeds)
     evidence = (f"{_gam_text(summary[GAM])} vs " + "; vs ".join(e for _, e, _ in pairs.values())
                 + (f"; missing {', '.join(lacking)}" if lacking else ""))
-    verdict = CONTRADICTED if CONTRADICTED in verdicts else SUPPORTED
-    return _finding(where, verdict, evidence, preset=preset.name, dataset="wikitext2",
+    verdict = CONTRADICTED if CONTRADICTED in verdicts else SUPPORTED if verdicts == {SUPPORTED} else NOT_SHOWN
+    return _finding(setting, verdict, evidence, preset=preset.name, dataset="wikitext2",
                     pairs={key: {"verdict": v, **numbers} for key, (v, _, numbers) in pairs.items()})
+
+
+def _unmatched_ablation_controls(inputs: Inputs) -> list[dict]:
+    """(f)'s control: the paper's Table 3 ablations, which have fewer parameters than full GAM."""
+    findings = _ablation_findings(inputs, "table3")
+    for f in findings:
+        if f["verdict"] != NOT_TESTABLE:
+            f["note"] = f"with fewer parameters than full GAM (the paper's unmatched ablations): {f['verdict']} at " \
+                        f"{f['setting'].removesuffix(', unmatched')}"
+    return findings
+
+
+def _context_controls(inputs: Inputs) -> list[dict]:
+    """(d)'s control: each context-free GAM (CONTEXT_FREE) against each Transformer row, on WikiText-2 (Table 3
+    runs): where one beats the Transformer too, (d)'s gap does not show that GAM uses context."""
+    findings = []
+    for preset in inputs.presets:
+        where, seeds = f"{preset.name}/wikitext2", planned_seeds(preset, "table3", "wikitext2")
+        runs = pd.concat([study_runs(inputs.records, t, [preset.name], "wikitext2") for t in ("table1", "table3")])
+        summary = _summaries(runs.drop_duplicates("path") if len(runs) else runs, ("val_loss", "val_ppl"))
+        for versus in _fair_first(m for m in table1_models(preset) if m[0] == "transformer"):
+            pairs = []
+            for free in (m for m in CONTEXT_FREE if summary and not _lacking(summary, [m, versus], seeds)):
+                verdict, evidence, numbers = _loss_pair(summary[free], summary[versus], factor=inputs.factor)
+                pairs.append(_finding(f"{where}: {_name(*free)} vs {_name(*versus)}", verdict,
+                                      f"{_gam_text(summary[free])} vs {evidence}", free=free, versus=versus,
+                                      preset=preset.name, **numbers))
+            beat = [_name(*f["free"]) for f in pairs if f["verdict"] == SUPPORTED]
+            if beat:  # one note per Transformer row
+                pairs[-1]["note"] = (f"GAMs that read no context beyond a few tokens ({', '.join(beat)}) also beat "
+                                     f"{_name(*versus)} at {where} beyond the spread: there (d)'s gap does not show "
+                                     "that GAM uses context")
+            findings += pairs
+    return findings
 
 
 # ---- (g): the probe -----------------------------------------------------------------------------------
@@ -497,14 +633,19 @@ CLAIMS = {claim.key: claim for claim in (
           rule=_speed_rule(), judge=_speed_findings),
     Claim(key="d", statement="GAM reaches a lower validation perplexity than the Transformer",
           source=TABLE1_SOURCE, paper_evidence=partial(_paper_table1_text, "val_ppl", "transformer"),
-          rule=_loss_rule("GAM's", "the Transformer's"), judge=partial(_loss_findings, baseline="transformer")),
+          rule=_loss_rule("GAM's", "the Transformer's") + "; control: the context-free GAMs (global_only, local_only) "
+                                                           "against the same Transformer",
+          judge=partial(_loss_findings, baseline="transformer"), controls=_context_controls),
     Claim(key="e", statement="GAM reaches a lower validation perplexity than Mamba",
           source=TABLE1_SOURCE, paper_evidence=partial(_paper_table1_text, "val_ppl", "mamba"),
           rule=_loss_rule("GAM's", "Mamba's"), judge=partial(_loss_findings, baseline="mamba")),
     Claim(key="f", statement="every component of the GAM block is needed: removing the gate, the convolution or the "
                              "memory raises the perplexity (Table 3)",
-          source="Table 3 records, `results/<preset>/wikitext2/` (notebook 09)", paper_evidence=_paper_table3_text,
-          rule=_loss_rule("full GAM's", "every ablation's"), judge=_ablation_findings),
+          source="Table 3 records, parameter-matched and the paper's, `results/<preset>/wikitext2/` (notebook 09)",
+          paper_evidence=_paper_table3_text,
+          rule=_loss_rule("full GAM's", "each parameter-matched ablation's (FFN widened to full GAM's parameters)")
+          + "; supported when every ablation is beaten; control: the paper's unmatched ablations",
+          judge=_ablation_findings, controls=_unmatched_ablation_controls),
     Claim(key="g", statement="the associative memory is global: it captures long-range, content-based context",
           source="`gamlib.memory_reach`, run live: receptive fields by perturbation (notebooks 03, 04, 11)",
           paper_evidence=_paper_probe_text,
@@ -571,20 +712,34 @@ def scorecard(records: pd.DataFrame, scaling=None, reach=None, presets=SCORECARD
     where it cannot). scaling: further scaling records (one dict or a list; e.g. gamlib.run_scaling("quick")).
     reach: gamlib.memory_reach results (one dict or a list), for (g). factor: the spread rule's factor,
     margin: the benchmark rule's. Columns: claim, statement, paper_evidence, source, our_evidence, rule, verdict
-    (VERDICTS, or which settings give which), reason, findings (one dict per setting: setting, verdict,
-    evidence and the numbers the rule read).
+    (VERDICTS, or which settings give which), notes (settings that point the other way before they can be judged,
+    what the controls show), reason, findings (one dict per setting: setting, verdict, evidence and the numbers
+    the rule read: delta, p, the interval low..high, the paper's effect), controls (findings of the same form
+    that do not decide the verdict).
     """
     presets = tuple(get_preset(p) for p in presets)
     inputs = Inputs(records=records, presets=presets, scaling=_scaling_records(records, _as_list(scaling), presets),
                     reach=tuple(_as_list(reach)), factor=factor, margin=margin)
-    return pd.DataFrame([_row(claim, claim.judge(inputs)) for claim in CLAIMS.values()], columns=COLUMNS)
+    return pd.DataFrame([_row(claim, inputs) for claim in CLAIMS.values()], columns=COLUMNS)
 
 
-def _row(claim: Claim, findings: list[dict]) -> dict:
+def _row(claim: Claim, inputs: Inputs) -> dict:
+    findings = claim.judge(inputs)
+    controls = claim.controls(inputs) if claim.controls else []
     judged = [f for f in findings if f["verdict"] != NOT_TESTABLE]
+    shown = [f"{f['setting']}: {f['evidence']}" for f in judged]
+    shown += [f"control, {f['setting']}: {f['evidence']}" for f in controls if f["verdict"] != NOT_TESTABLE]
     return dict(claim=claim.key, statement=claim.statement, paper_evidence=claim.paper_evidence(),
-                source=claim.source, our_evidence="\n".join(f"{f['setting']}: {f['evidence']}" for f in judged) or "—",
-                rule=claim.rule, verdict=combine(findings), reason=_reason(findings), findings=findings)
+                source=claim.source, our_evidence="\n".join(shown) or "—", rule=claim.rule, verdict=combine(findings),
+                notes=notes_text(findings, controls), reason=_reason(findings), findings=findings, controls=controls)
+
+
+def notes_text(findings: list[dict], controls: list[dict]) -> str:
+    """What a verdict alone hides: settings not judged yet whose seeds point the other way, and what the
+    controls show."""
+    against = [f["against"] for f in findings if f.get("against")]
+    notes = [f"the other way so far (not judged: too few seeds) at {'; '.join(against)}"] if against else []
+    return "; ".join(notes + [f["note"] for f in controls if f.get("note")])
 
 
 def _cell(text: str) -> str:
@@ -599,7 +754,8 @@ def scorecard_markdown(card: pd.DataFrame) -> str:
         judged = [f for f in row["findings"] if f["verdict"] != NOT_TESTABLE]
         evidence = "<br>".join([f"*{_cell(row['source'])}*"]
                                + [_cell(f"{f['setting']}: {f['evidence']}") for f in judged])
-        verdict = f"**{_cell(row['verdict'])}**. Rule: {_cell(row['rule'])}."
+        verdict = f"**{_cell(row['verdict'])}**" + (f" ({_cell(row['notes'])})" if row["notes"] else "")
+        verdict += f". Rule: {_cell(row['rule'])}."
         untested = untested_text(row["findings"])
         if untested:
             verdict += f" Not testable yet: {_cell(untested)}."
