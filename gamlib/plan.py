@@ -3,7 +3,8 @@
     Table 1   the preset's Table 1 models on WikiText-2 and TinyStories
     Table 3   the four GAM variants on WikiText-2 (its `full` runs are Table 1's)
     Table 3m  the three ablations parameter-matched to full GAM (FFN widened; not in the paper)
-    Table 2   one block's time and memory against the length (gamlib.run_scaling), on CUDA for a GPU preset
+    Table 2   one block's time and memory against the length (gamlib.run_scaling): on CUDA for a GPU preset, on
+              the CPU for the CPU study (more lengths than notebook 08's quick sweep: scaling_lengths)
     lr sweep  the first seed of each Table 1 model at other learning rates (kept out of the tables)
 
 The seed rule: every table trains the preset's seeds, except Table 1 where a CPU budget asks for fewer:
@@ -119,6 +120,21 @@ def times_attention_side_by_side(preset: Preset) -> bool:
     return bool(set(TABLE1_MODELS) - set(table1_models(preset)))
 
 
+# The CPU study's Table 2 lengths: each exponent is fitted from T >= 512 (the scorecard's start on a CPU) over
+# 7 lengths (it needs 5); other presets keep their device's default (gamlib.SCALING_SETTINGS).
+CPU_STUDY_SCALING_LENGTHS = (128, 256, 384, 512, 768, 1024, 1536, 2048, 3072, 4096)
+
+
+def scaling_lengths(preset: Preset, device_type: str) -> tuple[int, ...] | None:
+    """The lengths of a preset's Table 2 sweep on `device_type` ('cpu', 'cuda'), or None: the device's default."""
+    return CPU_STUDY_SCALING_LENGTHS if preset.name == "cpu" and device_type == "cpu" else None
+
+
 def runs_scaling(preset: Preset) -> bool:
-    """Table 2 in the study: a GPU preset measures it on CUDA (notebook 08 measures it on a CPU)."""
-    return preset.hardware == "gpu"
+    """Table 2 in the study: a GPU preset measures it on CUDA, the CPU study on its CPU (quick: notebook 08)."""
+    return preset.hardware == "gpu" or preset.name == "cpu"
+
+
+def scaling_device(preset: Preset) -> str:
+    """The device type a study measures its Table 2 on."""
+    return "cuda" if preset.hardware == "gpu" else "cpu"

@@ -1,4 +1,4 @@
-"""A study in one command: Tables 1 and 3 of a preset (and Table 2 on CUDA), resumable, with a time
+"""A study in one command: Tables 1, 2 and 3 of a preset, resumable, with a time
 estimate first, a progress bar over runs with an ETA, and a summary table at the end.
 
     python scripts/study.py --preset cpu                  # the CPU study (docs: README "The studies")
@@ -10,8 +10,9 @@ estimate first, a progress bar over runs with an ETA, and a summary table at the
     python scripts/study.py --recount                     # count the estimate's bytes per token again
 
 What runs is the study plan (gamlib.plan): Table 1 (the preset's Table 1 models on WikiText-2 and TinyStories,
-its seed rule), Table 3 (the four GAM variants on WikiText-2; the `full` runs are Table 1's), Table 2 on CUDA for
-a GPU preset (gamlib.run_scaling), and, when the preset trains one attention only, every Table 1 model timed side
+its seed rule), Table 3 (the four GAM variants on WikiText-2; the `full` runs are Table 1's) and its
+parameter-matched form (table3_matched), Table 2 (gamlib.run_scaling: on CUDA for a GPU preset, on the CPU for the
+cpu study), and, when the preset trains one attention only, every Table 1 model timed side
 by side (gamlib.run_training_benchmark). Every run is a record under results/<preset>/ (or --results /
 $GAMLIB_RESULTS_DIR): a finished record is reused, and an interrupted training resumes from its saved state, so
 running the same command again continues where it stopped.
@@ -138,8 +139,6 @@ def main(argv=None) -> int:
         print_lr_sweep(preset, args.results)
         return 0
     tables = tuple(args.only or (*TABLES, "table2"))
-    if preset.hardware == "cpu":
-        tables = tuple(t for t in tables if t != "table2")  # the CUDA scaling sweep: notebook 08 runs it on a CPU
     if args.lr_sweep:
         runs = lr_sweep_runs(preset, args.lr_sweep, args.seeds[0] if args.seeds else None, models)
     else:

@@ -10,6 +10,7 @@ import math
 import torch
 
 from ..paths import results_dir
+from ..plan import scaling_lengths
 from ..presets import get_preset
 from ..records import find_or_measure
 from ..runtime import default_device, device_name
@@ -47,7 +48,8 @@ def run_scaling(preset: str = "auto", device: str | None = None, results_root=No
     """The Table 2 sweep -> a record (kind 'scaling') at results/<preset>/scaling/table2-<device>.json.
 
     device None -> 'cuda' when available, else 'cpu'; settings/series None -> SCALING_SETTINGS /
-    SCALING_SERIES for that device (settings given are merged over them). A finished record with
+    SCALING_SERIES for that device, with the study plan's lengths for the preset where it names them
+    (gamlib.plan.scaling_lengths; settings given are merged over them). A finished record with
     the same specification is reused unless force=True. CPU runs use one thread (exactly
     repeatable memory, no stalls from other processes); the thread count is restored afterwards.
     """
@@ -55,9 +57,11 @@ def run_scaling(preset: str = "auto", device: str | None = None, results_root=No
     kind = device.type
     if kind not in SCALING_SETTINGS:
         raise ValueError(f"unknown device {device!r} for the scaling sweep; use 'cpu' or 'cuda'")
-    settings = {**SCALING_SETTINGS[kind], **(settings or {})}
+    preset = get_preset(preset)
+    lengths = scaling_lengths(preset, kind)
+    settings = {**SCALING_SETTINGS[kind], **({"seq_lens": lengths} if lengths else {}), **(settings or {})}
     series = [dict(s) for s in (series or SCALING_SERIES[kind])]
-    preset_name = get_preset(preset).name
+    preset_name = preset.name
     spec = {"kind": "scaling", "device": kind, "settings": settings, "series": series, "torch": torch.__version__,
             "measure_version": MEASURE_VERSION}
     path = results_dir(results_root) / preset_name / "scaling" / f"table2-{kind}.json"

@@ -15,6 +15,7 @@ from ..plan import (
     TABLES,
     Run,
     runs_scaling,
+    scaling_device,
     table_datasets,
     table_rows,
     times_attention_side_by_side,
@@ -133,12 +134,13 @@ def train_runs(preset: Preset, runs: list[Run], results=None, data_dir=None, sav
 
 def run_study(preset: Preset, runs: list[Run], tables, results=None, data_dir=None, save_every: int = 500,
               seconds: dict | None = None, benchmark: bool = True, compile: bool = False) -> None:
-    """The study's training runs (train_runs), then Table 2 on CUDA and the side-by-side training benchmark
-    where the plan asks for them."""
+    """The study's training runs (train_runs), then Table 2 and the side-by-side training benchmark where the plan
+    asks for them."""
     train_runs(preset, runs, results, data_dir, save_every, seconds, compile)
     if "table2" in tables and runs_scaling(preset):
-        print("Table 2: the scaling sweep on CUDA ...", flush=True)
-        record = run_scaling(preset.name, device="cuda", results_root=results)
+        device = scaling_device(preset)
+        print(f"Table 2: the scaling sweep on {device} ...", flush=True)
+        record = run_scaling(preset, device=device, results_root=results)
         done = sum(r["status"] == "ok" for r in record["rows"])
         print(f"    {done}/{len(record['rows'])} points measured ({record['wall_s']:.0f} s when measured)")
     if benchmark and times_attention_side_by_side(preset):
