@@ -43,13 +43,14 @@ def series_label(series: dict) -> str:
 
 
 def run_scaling(preset: str = "auto", device: str | None = None, results_root=None, force: bool = False,
-                settings: dict | None = None, series=None) -> dict:
+                settings: dict | None = None, series=None, lookup_only: bool = False) -> dict | None:
     """The Table 2 sweep -> a record (kind 'scaling') at results/<preset>/scaling/table2-<device>.json.
 
     device None -> 'cuda' when available, else 'cpu'; settings/series None -> SCALING_SETTINGS /
     SCALING_SERIES for that device (settings given are merged over them). A finished record with
-    the same specification is reused unless force=True. CPU runs use one thread (exactly
-    repeatable memory, no stalls from other processes); the thread count is restored afterwards.
+    the same specification is reused unless force=True; lookup_only=True measures nothing (the record or None).
+    CPU runs use one thread (exactly repeatable memory, no stalls from other processes); the thread count is
+    restored afterwards.
     """
     device = torch.device(device or default_device())
     kind = device.type
@@ -69,7 +70,7 @@ def run_scaling(preset: str = "auto", device: str | None = None, results_root=No
         return {"kind": "scaling", "preset": preset_name, "device": kind, "settings": settings,
                 "series": series, "rows": rows}, device_name(device)
 
-    return find_or_measure(path, spec, measure, force=force)
+    return find_or_measure(path, spec, measure, force=force, lookup_only=lookup_only)
 
 
 def _sweep_series(one: dict, settings: dict, measure: dict, device) -> list[dict]:
