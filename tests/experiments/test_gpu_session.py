@@ -11,9 +11,18 @@ from gamlib import get_preset, planned_runs
 from gamlib.experiments import gpu_session
 from gamlib.experiments.cost import GPU_CHECK_FIXED_S, GPU_CLASSES, gpu_check_seconds, gpu_class_of
 from gamlib.experiments.gpu_check import run_gpu_check
-from gamlib.experiments.gpu_session import (Estimate, Job, Session, earlier_estimate, new_records, pack_records,
-                                            run_session, snapshot, summary_lines)
-from gamlib.experiments.mamba_kernels import KERNEL_PACKAGES, build_command, build_environment, build_kernels
+from gamlib.experiments.gpu_session import (
+    Estimate,
+    Job,
+    Session,
+    earlier_estimate,
+    new_records,
+    pack_records,
+    run_session,
+    snapshot,
+    summary_lines,
+)
+from gamlib.experiments.mamba_kernels import KERNEL_PACKAGES, build_kernels, one_architecture, release_file
 from gamlib.experiments.throughput import run_compile_benchmark
 from gamlib.plan import session_runs
 from gamlib.records import save_record
@@ -157,7 +166,7 @@ def test_new_records_are_the_new_and_the_changed_files(tmp_path):
     before = snapshot(tmp_path)
     write(changed, wall_s=2.0)
     fresh = write(tmp_path / "p" / "x" / "fresh.json")
-    assert new_records(tmp_path, before) == sorted([changed, fresh])
+    assert new_records(tmp_path, before) == sorted([changed, fresh]) and kept.exists()
     archive = pack_records([fresh], tmp_path, tmp_path / "out", "t")
     with tarfile.open(archive) as tar:
         assert tar.getnames() == ["results/p/x/fresh.json"]
@@ -189,22 +198,57 @@ def test_lookups_of_gpu_jobs_measure_nothing_on_a_cpu(tmp_path):
     assert not list(tmp_path.rglob("*"))
 
 
-def test_the_kernels_build_from_source_for_this_gpu_only(tmp_path):
-    command = build_command("mamba-ssm", tmp_path)
-    assert {"--no-build-isolation", "--no-deps", ":all:", "--no-index"} <= set(command)
-    assert command[-1] == f"mamba-ssm=={KERNEL_PACKAGES['mamba-ssm']}" and str(tmp_path) in command
-    env = build_environment((9, 0), environ={})
-    assert env["TORCH_CUDA_ARCH_LIST"] == "9.0"
-    assert env["MAMBA_FORCE_BUILD"] == env["CAUSAL_CONV1D_FORCE_BUILD"] == "TRUE"
+SETUP_PY = """import os
+cc_flag = []
+if os.environ.get("HIP"):
+    cc_flag.append("-DHIP")
+else:
+    cc_flag.append("-gencode")
+    cc_flag.append("arch=compute_75,code=sm_75")
+    cc_flag.append("-gencode")
+    cc_flag.append("arch=compute_80,code=sm_80")
+    if True:
+        cc_flag.append("-gencode")
+        cc_flag.append("arch=compute_90,code=sm_90")
+FLAGS = cc_flag
+"""
 
 
-def test_a_failed_kernel_build_stops_before_the_next_package():
+def test_setup_py_is_rewritten_to_compile_this_gpus_architecture_only():
+    namespace = {}
+    exec(compile(one_architecture(SETUP_PY, (9, 0)), "setup.py", "exec"), namespace)
+    assert namespace["FLAGS"] == ["-gencode", "arch=compute_90,code=sm_90"]
+    with pytest.raises(ValueError, match="layout changed"):
+        one_architecture("cc_flag = []\n", (9, 0))
+
+
+def fake_release(folder, package):
+    """A source release holding only SETUP_PY, named as the real one."""
+    source = folder / "src" / release_file(package).removesuffix(".tar.gz")
+    source.mkdir(parents=True)
+    (source / "setup.py").write_text(SETUP_PY)
+    with tarfile.open(folder / release_file(package), "w:gz") as tar:
+        tar.add(source, arcname=source.name)
+
+
+def test_a_kernel_build_compiles_the_unpacked_release_and_stops_at_a_failure(tmp_path):
+    for package in KERNEL_PACKAGES:
+        fake_release(tmp_path, package)
     calls = []
 
-    def pip(command, **kwargs):
-        calls.append(command[-1])
+    def pip(command, env, **kwargs):
+        calls.append((command, env))
         return subprocess.CompletedProcess(command, 1, stdout="", stderr="nvcc fatal")
 
-    rows = build_kernels((8, 0), run=pip)
-    assert calls == [f"causal-conv1d=={KERNEL_PACKAGES['causal-conv1d']}"]
-    assert rows[0]["status"] == "pip exit 1" and rows[0]["output_tail"] == ["nvcc fatal"] and len(rows) == 1
+    rows = build_kernels((9, 0), sources=tmp_path, run=pip, workdir=tmp_path / "work")
+    [(command, env)] = calls  # causal-conv1d failed: mamba-ssm was not tried
+    assert command[-4:] == ["--no-build-isolation", "--no-deps", "--no-cache-dir", command[-1]]
+    built = tmp_path / "work" / release_file("causal-conv1d").removesuffix(".tar.gz")
+    assert command[-1] == str(built) and "compute_80" not in (built / "setup.py").read_text()
+    assert env["TORCH_CUDA_ARCH_LIST"] == "9.0" and env["CAUSAL_CONV1D_FORCE_BUILD"] == "TRUE"
+    assert len(rows) == 1 and rows[0]["status"] == "pip exit 1" and rows[0]["output_tail"] == ["nvcc fatal"]
+
+
+def test_a_missing_release_is_a_failed_build_that_names_it(tmp_path):
+    rows = build_kernels((9, 0), sources=tmp_path, run=None, workdir=tmp_path / "work")
+    assert len(rows) == 1 and release_file("causal-conv1d") in rows[0]["status"]
