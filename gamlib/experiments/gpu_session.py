@@ -65,13 +65,14 @@ from .inference import benchmark_path
 from .lm import finished_lm_record, record_path, run_lm_experiment
 from .mamba_kernels import TIMED as KERNEL_TIMED
 from .mamba_kernels import run_kernels_job
+from .offline_bundle import BUNDLE, SOURCES
 from .scaling import run_scaling
 from .study import hours
 from .throughput import run_compile_benchmark
 
 DEFAULT_MARGIN = 1.3     # a job starts when estimate x margin <= the budget left
 BENCHMARK_STEPS = 10     # timed rounds of the side-by-side benchmarks (jobs 4 and 7)
-OFFLINE_SOURCES = "offline/sdist"   # the offline bundle's source releases, under the checkout (offline_bundle.py)
+OFFLINE_SOURCES = f"{BUNDLE}/{SOURCES}"   # the offline bundle's source releases, under the checkout
 
 
 @dataclass(frozen=True)

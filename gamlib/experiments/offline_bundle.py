@@ -26,8 +26,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-from packaging.requirements import Requirement
-
 from ..data.sources import DATASETS, candidate_data_dirs
 from ..paths import project_root
 from ..plan import session_runs
@@ -35,6 +33,7 @@ from ..presets import get_preset
 from .mamba_kernels import DOWNLOAD_ENV, download_command
 
 BUNDLE = "offline"   # under the checkout; .gitignore names it
+SOURCES = "sdist"    # the source releases' folder in the bundle (the GPU session looks for BUNDLE/SOURCES)
 SESSION_MODULES = ("gamlib", "gamlib.experiments.gpu_session", "mambapy", "pytest")
 JOB_NEEDS = ("mambapy", "pytest")   # what the jobs need besides gamlib's own imports (Mamba, the CUDA tests)
 PLAIN_IMAGE = ("torch",)            # a plain CUDA PyTorch image: these and what they require
@@ -65,6 +64,8 @@ def marker_environment(python_version: str) -> dict:
 
 def requirements(distribution: str, environment: dict) -> set[str]:
     """The distributions `distribution` declares it requires on `environment` (extras left out)."""
+    from packaging.requirements import Requirement  # pip's own parser; needed only to pack a bundle
+
     try:
         declared = metadata.requires(distribution) or []
     except metadata.PackageNotFoundError:
@@ -153,11 +154,11 @@ def make_bundle(out: Path, python_version: str, platform: str, preset: str = "pa
     """Fill `out` (wheels, source releases, data); the report's lines."""
     specs = wheels_needed(python_version)
     run(wheel_command(specs, python_version, platform, out / "wheels"), check=True)
-    run(download_command(out / "sdist"), check=True, env={**os.environ, **DOWNLOAD_ENV})
+    run(download_command(out / SOURCES), check=True, env={**os.environ, **DOWNLOAD_ENV})
     copied = copy_data(data_files(preset), data_dir, out / "data")
     size = folder_mb(out)
     return [f"wheels ({len(specs)}): {' '.join(specs)}",
-            f"source releases: {', '.join(sorted(os.listdir(out / 'sdist')))}", f"data: {len(copied)} files",
+            f"source releases: {', '.join(sorted(os.listdir(out / SOURCES)))}", f"data: {len(copied)} files",
             f"offline bundle {out}: {size:.1f} MiB"
             + (f" (over the {SIZE_LIMIT_MB} MiB it should stay under)" if size > SIZE_LIMIT_MB else ""),
             "on the target, from the checkout's top, first run:", f"  {install_line(out)}"]
