@@ -38,7 +38,8 @@ from typing import Callable
 
 import torch
 
-from ..data import load_lm_data
+from ..data import DATASETS, load_lm_data
+from ..data.sources import candidate_data_dirs
 from ..models.mamba import mamba_ssm_available
 from ..paths import project_root, results_dir
 from ..plan import TABLE1_MODELS, Run, runs_scaling, session_runs
@@ -48,6 +49,7 @@ from .cost import (
     GPU_CLASSES,
     GPU_NAMES,
     GPUClass,
+    chunks,
     compile_benchmark_seconds,
     detect_gpu_class,
     estimate_run,
@@ -118,6 +120,13 @@ class Session:
             self.data_cache[dataset] = load_lm_data(dataset, data_dir=self.data_dir, **self.preset.data_kwargs())
         return self.data_cache[dataset]
 
+    def local_train_chunks(self, dataset: str) -> int | None:
+        """The training chunks of a local copy of `dataset` (what the run will read), or None without one (the hub:
+        never fetched for an estimate)."""
+        folders = candidate_data_dirs(self.data_dir)
+        local = folders and (folders[0] / DATASETS[dataset].local_folder / "train.txt").is_file()
+        return len(self.data(dataset).train) if local else None
+
 
 def run_session(jobs: list[Job], budget_s: float, margin: float = DEFAULT_MARGIN, dry_run: bool = False,
                 clock: Callable[[], float] = time.monotonic, log: Callable[[str], None] = print) -> list[Outcome]:
@@ -183,8 +192,13 @@ def run_estimate(run: Run, session: Session) -> Estimate:
     if earlier:
         return earlier
     estimate = estimate_run(session.preset, run.model, run.variant, run.dataset, session.mamba_backend)
-    return modelled(run_seconds(estimate, session.gpu, precision_mode(session.preset, session.gpu)), session,
-                    f", Mamba on {session.mamba_backend}" if run.model == "mamba" else "")
+    seconds = run_seconds(estimate, session.gpu, precision_mode(session.preset, session.gpu))
+    what = f", Mamba on {session.mamba_backend}" if run.model == "mamba" else ""
+    local, modelled_chunks = session.local_train_chunks(run.dataset), chunks(session.preset, run.dataset, "train")
+    if local is not None and local != modelled_chunks:  # the cost model counts the full split; a local copy may be less
+        seconds *= local / modelled_chunks
+        what += f", scaled to the local copy's {local:,} of {modelled_chunks:,} train chunks"
+    return modelled(seconds, session, what)
 
 
 def earlier_or_modelled(path: Path, session: Session, model: Callable[[], float], what: str = "") -> Estimate:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import subprocess
 import tarfile
+from types import SimpleNamespace
 
 import pytest
 
 from gamlib import get_preset, planned_runs
 from gamlib.experiments import gpu_session
-from gamlib.experiments.cost import GPU_CHECK_FIXED_S, GPU_CLASSES, gpu_check_seconds, gpu_class_of
+from gamlib.experiments.cost import GPU_CHECK_FIXED_S, GPU_CLASSES, chunks, gpu_check_seconds, gpu_class_of
 from gamlib.experiments.gpu_check import run_gpu_check
 from gamlib.experiments.gpu_session import (
     Estimate,
@@ -116,7 +117,8 @@ def test_session_ranks_hold_every_planned_run_once_in_the_order_of_value():
 
 
 def test_the_dry_run_prints_the_queue_on_this_cpu(tmp_path, capsys):
-    code = gpu_session.main(["--dry-run", "--gpu", "H200", "--budget", "540", "--results", str(tmp_path)])
+    code = gpu_session.main(["--dry-run", "--gpu", "H200", "--budget", "540", "--results", str(tmp_path / "results"),
+                             "--data-dir", str(tmp_path / "no-data")])  # no local copy: nothing is loaded
     out = capsys.readouterr().out
     assert code == 0, out
     assert "estimates for H200 (cost-model class H100)" in out and "versions: python" in out
@@ -179,6 +181,19 @@ def test_an_earlier_record_estimates_only_on_the_same_gpu_class(tmp_path):
     estimate = earlier_estimate([*h200, t4, tmp_path / "absent.json"], session)
     assert estimate.seconds == 63.0 and "2 earlier run(s) on NVIDIA H200" in estimate.source
     assert earlier_estimate([t4], session) is None
+
+
+def test_a_local_copy_smaller_than_the_split_scales_the_modelled_estimate(tmp_path):
+    paper, run = get_preset("paper"), planned_runs(get_preset("paper"), ("table1",), datasets=("tinystories",))[0]
+    full = gpu_session.run_estimate(run, Session(paper, "H200", GPU_CLASSES["H100"], tmp_path, str(tmp_path)))
+    (tmp_path / "tinystories").mkdir()
+    (tmp_path / "tinystories" / "train.txt").write_text("a story\n")
+    modelled = chunks(paper, "tinystories", "train")
+    local = Session(paper, "H200", GPU_CLASSES["H100"], tmp_path, str(tmp_path),
+                    data_cache={"tinystories": SimpleNamespace(train=range(modelled // 4))})
+    scaled = gpu_session.run_estimate(run, local)
+    assert scaled.seconds == pytest.approx(full.seconds * (modelled // 4) / modelled)
+    assert f"local copy's {modelled // 4:,} of {modelled:,} train chunks" in scaled.source
 
 
 def test_gpu_names_fall_in_the_cost_model_classes():
