@@ -267,3 +267,14 @@ def test_a_kernel_build_compiles_the_unpacked_release_and_stops_at_a_failure(tmp
 def test_a_missing_release_is_a_failed_build_that_names_it(tmp_path):
     rows = build_kernels((9, 0), sources=tmp_path, run=None, workdir=tmp_path / "work")
     assert len(rows) == 1 and release_file("causal-conv1d") in rows[0]["status"]
+
+
+def test_colab_results_point_the_session_at_that_folder(tmp_path, monkeypatch, capsys):
+    for name in ("GAMLIB_RESULTS_DIR", "GAMLIB_FIGURES_DIR"):  # gamlib.colab sets them: restored after the test
+        monkeypatch.setenv(name, str(tmp_path / "before"))
+    kept = tmp_path / "kept"  # on Colab, "drive" is MyDrive/gam-notebooks (mounted first); a folder works alike
+    code = gpu_session.main(["--dry-run", "--preset", "colab", "--gpu", "T4", "--budget", "3000", "--colab-results",
+                             str(kept), "--data-dir", str(tmp_path / "no-data")])
+    out = capsys.readouterr().out
+    assert code == 0 and f"results: {kept / 'results'}, preset 'colab'" in out
+    assert "gam full on wikitext2, seed 0" in out and "estimates for T4" in out
