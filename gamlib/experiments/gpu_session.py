@@ -226,6 +226,15 @@ def training_job(rank: int, run: Run, session: Session) -> Job:
                                              save_every_steps=session.save_every))
 
 
+def passed(record: dict, *keys: str) -> dict:
+    """`record` when each of `keys` is true in it; else an error naming them (the record stays, and is not reused:
+    the session reports the job as failed and the next session runs it again)."""
+    failed = [key for key in keys if not record.get(key)]
+    if failed:
+        raise RuntimeError(f"{', '.join(failed)}: false in its record ({record.get('benchmark')}); see the record")
+    return record
+
+
 def recall_grid_jobs(session: Session) -> list[Job]:
     """Job 6, the standard recall grid at GPU size: its grid belongs in gamlib.plan and its runs in
     gamlib.experiments.recall, from the science issue that defines it; add its jobs here (rank 6) when it exists.
@@ -241,7 +250,7 @@ def session_jobs(session: Session) -> list[Job]:
                 done=lambda: run_gpu_check(name, results_root=results, lookup_only=True) is not None,
                 estimate=lambda: benchmark_estimate("gpu-check", session, lambda: gpu_check_seconds(
                     session.gpu, CHECK_MODELS, CHECK_STEPS), ", tests assumed"),
-                run=lambda: run_gpu_check(name, results_root=results))]
+                run=lambda: passed(run_gpu_check(name, results_root=results), "passed"))]
     if runs_scaling(preset):
         jobs.append(Job(2, "Table 2 on CUDA: one block, batch 16, fp16, 256 ... 65,536 tokens",
                         done=lambda: run_scaling(name, "cuda", results, lookup_only=True) is not None,
@@ -261,7 +270,8 @@ def session_jobs(session: Session) -> list[Job]:
                     done=lambda: run_kernels_job(name, results_root=results, lookup_only=True) is not None,
                     estimate=lambda: benchmark_estimate("mamba-kernels", session, lambda: kernels_seconds(
                         preset, session.gpu, KERNEL_TIMED, BENCHMARK_STEPS + 2), ", build times assumed"),
-                    run=lambda: run_kernels_job(name, session.kernel_sources, results_root=results)))
+                    run=lambda: passed(run_kernels_job(name, session.kernel_sources, results_root=results),
+                                       "built", "parity_passed")))
     return jobs + [training_job(8, run, session) for run in runs[8]]
 
 

@@ -278,3 +278,10 @@ def test_colab_results_point_the_session_at_that_folder(tmp_path, monkeypatch, c
     out = capsys.readouterr().out
     assert code == 0 and f"results: {kept / 'results'}, preset 'colab'" in out
     assert "gam full on wikitext2, seed 0" in out and "estimates for T4" in out
+
+
+def test_a_check_that_did_not_pass_fails_its_job():
+    assert gpu_session.passed({"passed": True}, "passed") == {"passed": True}
+    with pytest.raises(RuntimeError, match="parity_passed: false"):
+        gpu_session.passed({"benchmark": "mamba-kernels", "built": True, "parity_passed": False}, "built",
+                           "parity_passed")
