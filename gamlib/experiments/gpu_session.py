@@ -68,7 +68,7 @@ from .lm import finished_lm_record, record_path, run_lm_experiment
 from .mamba_kernels import TIMED as KERNEL_TIMED
 from .mamba_kernels import run_kernels_job
 from .offline_bundle import BUNDLE, SOURCES
-from .scaling import run_scaling
+from .scaling import run_scaling, scaling_path
 from .study import hours
 from .throughput import run_compile_benchmark
 
@@ -255,7 +255,7 @@ def session_jobs(session: Session) -> list[Job]:
         jobs.append(Job(2, "Table 2 on CUDA: one block, batch 16, fp16, 256 ... 65,536 tokens",
                         done=lambda: run_scaling(name, "cuda", results, lookup_only=True) is not None,
                         estimate=lambda: earlier_or_modelled(
-                            results_dir(results) / name / "scaling" / "table2-cuda.json", session,
+                            scaling_path(name, "cuda", results), session,
                             lambda: scaling_seconds(session.gpu, session.mamba_backend)[0]),
                         run=lambda: run_scaling(name, "cuda", results)))
     jobs += [training_job(3, run, session) for run in runs[3]]

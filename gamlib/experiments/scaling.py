@@ -61,7 +61,7 @@ def run_scaling(preset: str = "auto", device: str | None = None, results_root=No
     preset_name = get_preset(preset).name
     spec = {"kind": "scaling", "device": kind, "settings": settings, "series": series, "torch": torch.__version__,
             "measure_version": MEASURE_VERSION}
-    path = results_dir(results_root) / preset_name / "scaling" / f"table2-{kind}.json"
+    path = scaling_path(preset_name, kind, results_root)
     measure_settings = {k: v for k, v in settings.items() if k not in ("seq_lens", "dropout")}
 
     def measure() -> tuple[dict, str]:
@@ -71,6 +71,11 @@ def run_scaling(preset: str = "auto", device: str | None = None, results_root=No
                 "series": series, "rows": rows}, device_name(device)
 
     return find_or_measure(path, spec, measure, force=force, lookup_only=lookup_only)
+
+
+def scaling_path(preset: str, device: str, results_root=None):
+    """Where a Table 2 record lives: results/<preset>/scaling/table2-<device type>.json."""
+    return results_dir(results_root) / preset / "scaling" / f"table2-{device}.json"
 
 
 def _sweep_series(one: dict, settings: dict, measure: dict, device) -> list[dict]:
