@@ -2,8 +2,10 @@
 queue, the archive of new records, and the pieces of the jobs that need no GPU (estimates, the kernels' build)."""
 from __future__ import annotations
 
+import importlib
 import subprocess
 import tarfile
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -285,3 +287,10 @@ def test_a_check_that_did_not_pass_fails_its_job():
     with pytest.raises(RuntimeError, match="parity_passed: false"):
         gpu_session.passed({"benchmark": "mamba-kernels", "built": True, "parity_passed": False}, "built",
                            "parity_passed")
+
+
+def test_the_console_entry_point_is_the_session_command():
+    tomllib = pytest.importorskip("tomllib")
+    scripts = tomllib.loads((Path(__file__).resolve().parents[2] / "pyproject.toml").read_text())["project"]["scripts"]
+    module, _, name = scripts["gam-gpu-session"].partition(":")
+    assert getattr(importlib.import_module(module), name) is gpu_session.main
