@@ -14,7 +14,7 @@ PRESET     ?=
 export GAMLIB_DATA_DIR ?= $(abspath $(wildcard ../shared/data))
 export PYTHONUNBUFFERED = 1
 
-.PHONY: install run test test-fast lint lab browser-check gpu-check study clean
+.PHONY: install run test test-fast lint lab browser-check gpu-check gpu-session offline-bundle study clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,21 @@ browser-check: install
 # tests/cuda, a few training steps of every model at the paper configuration, a one-screen report.
 gpu-check: install
 	$(PY) scripts/gpu_check.py
+
+# On a CUDA machine: what is still missing, in the order of value, within BUDGET seconds (gamlib.experiments.gpu_session);
+#   make gpu-session BUDGET=540 OUT=/tmp/session     OUT: also pack the new records into one tar.gz there
+#   make gpu-session BUDGET=540 DRY_RUN=1 GPU=H200   the queue and its estimates, on any machine
+BUDGET  ?= 540
+gpu-session: install
+	$(PY) -m gamlib.experiments.gpu_session --budget $(BUDGET) $(if $(PRESET),--preset $(PRESET)) \
+		$(if $(OUT),--out $(OUT)) $(if $(DRY_RUN),--dry-run) $(if $(GPU),--gpu $(GPU))
+
+# Wheels, the Mamba kernels' source releases and the data, for a GPU machine without internet -> offline/ (ignored)
+PYTHON_VERSION ?= 3.12
+PLATFORM       ?= manylinux_2_28_x86_64
+offline-bundle: install
+	$(PY) -m gamlib.experiments.offline_bundle --python-version $(PYTHON_VERSION) --platform $(PLATFORM) \
+		$(if $(PRESET),--preset $(PRESET))
 
 # Tables 1 and 3 (and 2 on CUDA) with seeds, one command, resumable; prints a time estimate first.
 #   make study PRESET=cpu     the CPU study (hours on 2 cores)     make study PRESET=paper   on one CUDA GPU

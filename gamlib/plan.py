@@ -138,3 +138,23 @@ def runs_scaling(preset: Preset) -> bool:
 def scaling_device(preset: Preset) -> str:
     """The device type a study measures its Table 2 on."""
     return "cuda" if preset.hardware == "gpu" else "cpu"
+
+
+
+# The GPU session's order of value (gamlib.experiments.gpu_session) over a preset's training runs, by the rank of
+# issue 24's list: 3, Table 1 on WikiText-2 without the bare Mamba (the fair baselines' seeds decide claims (c)-(e));
+# 5, the bare Mamba on WikiText-2, then TinyStories' GAM and Transformers; 8, the rest of the plan, cheapest first.
+# Finished runs are skipped by the session, so each rank lists every planned seed.
+SESSION_TRAINING_RANKS = (3, 5, 8)
+
+
+def session_runs(preset: Preset) -> dict[int, list[Run]]:
+    """{rank: runs} for the GPU session: every planned training run once, in the order of value above."""
+    table1 = table_runs(preset, "table1")
+    bare = ("mamba", "paper")
+    ranked = {3: [r for r in table1 if r.dataset == "wikitext2" and r.pair != bare],
+              5: [r for r in table1 if r.dataset == "wikitext2" and r.pair == bare]
+              + [r for r in table1 if r.dataset == "tinystories" and r.model != "mamba"]}
+    taken = {run for runs in ranked.values() for run in runs}
+    ranked[8] = [run for run in planned_runs(preset) if run not in taken]
+    return ranked

@@ -132,21 +132,32 @@ def read_record(path) -> dict | None:
         raise UnreadableRecord(f"run record {path} is unreadable: {error}") from error
 
 
+def finished_record(path, spec: dict, reusable: Callable[[dict], bool] = lambda record: True) -> dict | None:
+    """The record at `path` when its spec hash matches `spec` and `reusable(record)`, else None (what find_or_run
+    reuses). An unreadable file there is reported (a warning naming it) and counts as none."""
+    try:
+        existing = read_record(path)
+    except UnreadableRecord as error:
+        warnings.warn(f"{error}; running again", stacklevel=3)
+        return None
+    return existing if existing and existing["spec_hash"] == spec_hash(spec) and reusable(existing) else None
+
+
 def find_or_run(path: Path, spec: dict, run: Callable[[], dict], force: bool = False,
-                reusable: Callable[[dict], bool] = lambda record: True, progress: bool = False) -> dict:
+                reusable: Callable[[dict], bool] = lambda record: True, progress: bool = False,
+                lookup_only: bool = False) -> dict | None:
     """The record at `path` if its spec hash matches `spec` and `reusable(record)`; else run() and save.
 
     run() returns the record's content; find_or_run adds the schema and spec hash, writes it and
     returns it read back from disk, so a fresh record and a reused one are the same JSON object.
     An unreadable file at `path` is reported (a warning naming it) and replaced by a fresh run.
+    lookup_only=True runs nothing: the finished record, or None (what a dry run asks).
     """
     path = Path(path)
-    try:
-        existing = read_record(path)
-    except UnreadableRecord as error:
-        warnings.warn(f"{error}; running again", stacklevel=2)
-        existing = None
-    if existing and not force and existing["spec_hash"] == spec_hash(spec) and reusable(existing):
+    existing = None if force else finished_record(path, spec, reusable)
+    if lookup_only:
+        return existing
+    if existing:
         if progress:
             print(f"reusing finished run {path}")
         return existing
@@ -156,7 +167,8 @@ def find_or_run(path: Path, spec: dict, run: Callable[[], dict], force: bool = F
 
 
 def find_or_measure(path: Path, spec: dict, measure: Callable[[], tuple[dict, str]], force: bool = False,
-                    reusable: Callable[[dict], bool] = lambda record: True, progress: bool = False) -> dict:
+                    reusable: Callable[[dict], bool] = lambda record: True, progress: bool = False,
+                    lookup_only: bool = False) -> dict | None:
     """An experiment's record: find_or_run(path, spec, ...) where a run is `measure()`, which returns the
     record's content and the name of the device it ran on; `wall_s` (its seconds) and `provenance` are added."""
     def run() -> dict:
@@ -164,7 +176,7 @@ def find_or_measure(path: Path, spec: dict, measure: Callable[[], tuple[dict, st
         content, device = measure()
         return {**content, "wall_s": time.perf_counter() - started, "provenance": provenance(device)}
 
-    return find_or_run(path, spec, run, force=force, reusable=reusable, progress=progress)
+    return find_or_run(path, spec, run, force=force, reusable=reusable, progress=progress, lookup_only=lookup_only)
 
 
 def load_records(root=None, kind: str | None = None, **where):

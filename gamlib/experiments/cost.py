@@ -15,12 +15,14 @@ For a preset sized for a CPU it is a measurement: two timed training steps of ea
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
 import torch
 
 from ..data import load_lm_data
+from ..models.config import DEFAULT_VARIANTS
 from ..models.registry import build_model, make_config
 from ..plan import Run, study_models
 from ..presets import Preset, get_preset
@@ -99,12 +101,20 @@ PEAK_BYTES = {
 }
 
 
+def gpu_class_of(name: str) -> str | None:
+    """The GPU_CLASSES entry a GPU's name falls in ('NVIDIA H200' -> 'H100', 'T4' -> 'T4'), or None."""
+    name = name.upper()
+    return next((key for key, match in GPU_NAMES if any(m in name for m in match)), None)
+
+
 def detect_gpu_class() -> str | None:
     """The GPU_CLASSES entry for the visible GPU (H200 and GH200 count as H100), or None."""
-    if not torch.cuda.is_available():
-        return None
-    name = torch.cuda.get_device_name(0).upper()
-    return next((key for key, match in GPU_NAMES if any(m in name for m in match)), None)
+    return gpu_class_of(torch.cuda.get_device_name(0)) if torch.cuda.is_available() else None
+
+
+def precision_mode(preset: Preset, gpu: GPUClass) -> str:
+    """What a preset's runs compute in on this GPU class: 'fp32', or the autocast dtype of the class."""
+    return "fp32" if preset.train.precision == "fp32" else gpu.mixed_dtype
 
 
 def chunks(preset: Preset, dataset: str, split: str) -> int:
@@ -145,10 +155,17 @@ class RunEstimate:
     steps: int
 
 
+@functools.lru_cache(maxsize=None)
+def param_count(model: str, variant: str, fields: tuple) -> int:
+    """Parameters of a model built from `fields` ((name, value) pairs), counted once per process."""
+    backend = {"backend": "mambapy"} if model == "mamba" else {}
+    return build_model(model, variant, **dict(fields), **backend).num_params()
+
+
 def estimate_run(preset: Preset, model: str, variant: str, dataset: str, mamba_backend: str = "mambapy") -> RunEstimate:
     """FLOPs, bytes moved and optimizer steps of one training run (train + every evaluation)."""
     fields = preset.model_fields()
-    params = build_model(model, variant, **fields, **({"backend": "mambapy"} if model == "mamba" else {})).num_params()
+    params = param_count(model, variant, tuple(sorted(fields.items())))
     T, epochs, batch = fields["block_size"], preset.train.epochs, preset.train.batch_size
     train_chunks, val_chunks = chunks(preset, dataset, "train"), chunks(preset, dataset, "val")
     train_tokens, val_tokens = train_chunks * T * epochs, val_chunks * T * (epochs + 1)  # + the initial evaluation
@@ -247,3 +264,42 @@ def measured_run_seconds(preset: Preset, runs: list[Run], data_dir=None) -> dict
     rate = {(r["model"], r["variant"]): r["tokens_per_s"] for r in rows}
     tokens = {d: run_tokens(preset, d, data_dir) for d in dict.fromkeys(r.dataset for r in runs)}
     return {r: tokens[r.dataset] / rate[r.pair] for r in runs}
+
+
+# Jobs of the GPU session that are not training runs. What the arithmetic cannot give is assumed, not measured:
+GPU_CHECK_FIXED_S = 180.0     # pytest tests/cuda (its start-up and 32 tests) plus building each model twice
+COMPILE_S_PER_MODEL = 60.0    # torch.compile of one paper-size model's training step (a first call)
+KERNEL_BUILD_S = {"causal-conv1d": 300.0, "mamba-ssm": 1200.0}   # source builds, one GPU architecture, 16 cores
+KERNEL_CHECKS_S = 120.0       # the parity tests and the side-by-side timing on the kernels
+
+
+def training_step_seconds(preset: Preset, model: str, variant: str, gpu: GPUClass, precision: str,
+                          mamba_backend: str = "mambapy") -> float:
+    """One optimizer step of a model at the preset's shape: a WikiText-2 run's estimate over its steps."""
+    run = estimate_run(preset, model, variant, "wikitext2", mamba_backend)
+    return run_seconds(run, gpu, precision) / run.steps
+
+
+def gpu_check_seconds(gpu: GPUClass, models, steps: int) -> float:
+    """make gpu-check: GPU_CHECK_FIXED_S plus, per model, fp32 and autocast training of 2 x `steps` steps and three
+    evaluations (a variant without a byte count is timed as its family's default)."""
+    paper, total = get_preset("paper"), GPU_CHECK_FIXED_S
+    for model, variant in models:
+        counted = variant if (paper.name, model, variant) in TRAIN_BYTES else DEFAULT_VARIANTS[model]
+        for precision in ("fp32", gpu.mixed_dtype):
+            total += (2 * steps + 3) * training_step_seconds(paper, model, counted, gpu, precision)
+    return total
+
+
+def compile_benchmark_seconds(preset: Preset, gpu: GPUClass, models, rounds: int) -> float:
+    """Every model eager and compiled, `rounds` steps each, plus COMPILE_S_PER_MODEL per compiled model."""
+    mode = precision_mode(preset, gpu)
+    return sum(2 * rounds * training_step_seconds(preset, m, v, gpu, mode) + COMPILE_S_PER_MODEL for m, v in models)
+
+
+def kernels_seconds(preset: Preset, gpu: GPUClass, models, rounds: int) -> float:
+    """Building the official Mamba kernels (assumed, KERNEL_BUILD_S), their checks, and timing `models`."""
+    mode = precision_mode(preset, gpu)
+    timing = sum(rounds * training_step_seconds(preset, m, v, gpu, mode, backend)
+                 for m, v in models for backend in ("mamba_ssm", "mambapy"))
+    return sum(KERNEL_BUILD_S.values()) + KERNEL_CHECKS_S + timing

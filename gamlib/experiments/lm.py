@@ -24,7 +24,7 @@ from ..models.registry import build_model
 from ..paths import results_dir
 from ..plan import ABLATION_VARIANTS, TABLE1_DATASETS, TABLE1_MODELS, Run, table_runs
 from ..presets import get_preset
-from ..records import find_or_measure, spec_hash
+from ..records import find_or_measure, finished_record, spec_hash
 from ..runtime import seed_everything
 from ..training.config import RunOptions, TrainConfig
 from ..training.loop import fit
@@ -62,10 +62,7 @@ def run_lm_experiment(model: str, variant: str | None = None, dataset: str = "wi
     sweep_lr = None if lr is None or lr == settings.train.lr else lr
     config = replace(settings.train, seed=seed, lr=settings.train.lr if lr is None else lr, **train_overrides)
     data = load_lm_data(dataset, data_dir=data_dir, **settings.data_kwargs())
-    spec = {"model": model, "variant": variant, "dataset": dataset, "preset": settings.name,
-            "model_fields": settings.model.fields(), "train_config": config.to_dict(),
-            "data": settings.data_kwargs(),  # the content, not where it was read from (machines differ):
-            "data_fingerprint": {k: v for k, v in data.fingerprint.items() if k != "source"}}
+    spec = lm_spec(model, variant, dataset, settings, config, data)
     path = record_path(results_root, settings.name, dataset, model, variant, seed, sweep_lr)
     options = RunOptions(device=device, progress=progress, wandb_project=wandb_project, compile=compile,
                          save_every_steps=save_every_steps,
@@ -88,6 +85,27 @@ def run_lm_experiment(model: str, variant: str | None = None, dataset: str = "wi
     record = find_or_measure(path, spec, measure, force=force, reusable=has_checkpoint, progress=progress)
     options.state_path.unlink(missing_ok=True)  # finished: the training state is no longer needed
     return record
+
+
+def lm_spec(model: str, variant: str, dataset: str, settings, config: TrainConfig, data) -> dict:
+    """What defines a language-model run (its record's spec hash): model, data and training, not how it ran."""
+    return {"model": model, "variant": variant, "dataset": dataset, "preset": settings.name,
+            "model_fields": settings.model.fields(), "train_config": config.to_dict(),
+            "data": settings.data_kwargs(),  # the content, not where it was read from (machines differ):
+            "data_fingerprint": {k: v for k, v in data.fingerprint.items() if k != "source"}}
+
+
+def finished_lm_record(run: Run, preset, results_root=None, data_dir=None, data=None) -> dict | None:
+    """The finished record of a planned run, as run_lm_experiment would reuse it, or None. The data (for their
+    fingerprint) are loaded only when a record file exists; `data`: a callable returning them, to load them once."""
+    settings = get_preset(preset)
+    sweep_lr = None if run.lr is None or run.lr == settings.train.lr else run.lr
+    path = record_path(results_root, settings.name, run.dataset, run.model, run.variant, run.seed, sweep_lr)
+    if not path.exists():
+        return None
+    config = replace(settings.train, seed=run.seed, lr=settings.train.lr if run.lr is None else run.lr)
+    data = data() if data else load_lm_data(run.dataset, data_dir=data_dir, **settings.data_kwargs())
+    return finished_record(path, lm_spec(run.model, run.variant, run.dataset, settings, config, data))
 
 
 def lm_results(net, data, config: TrainConfig, history: dict, seed: int) -> dict:

@@ -44,14 +44,15 @@ def series_label(series: dict) -> str:
 
 
 def run_scaling(preset: str = "auto", device: str | None = None, results_root=None, force: bool = False,
-                settings: dict | None = None, series=None) -> dict:
+                settings: dict | None = None, series=None, lookup_only: bool = False) -> dict | None:
     """The Table 2 sweep -> a record (kind 'scaling') at results/<preset>/scaling/table2-<device>.json.
 
     device None -> 'cuda' when available, else 'cpu'; settings/series None -> SCALING_SETTINGS /
     SCALING_SERIES for that device, with the study plan's lengths for the preset where it names them
-    (gamlib.plan.scaling_lengths; settings given are merged over them). A finished record with
-    the same specification is reused unless force=True. CPU runs use one thread (exactly
-    repeatable memory, no stalls from other processes); the thread count is restored afterwards.
+    (gamlib.plan.scaling_lengths; settings given are merged over them). A finished record with the same
+    specification is reused unless force=True; lookup_only=True measures nothing (the record or None).
+    CPU runs use one thread (exactly repeatable memory, no stalls from other processes); the thread count is
+    restored afterwards.
     """
     device = torch.device(device or default_device())
     kind = device.type
@@ -64,7 +65,7 @@ def run_scaling(preset: str = "auto", device: str | None = None, results_root=No
     preset_name = preset.name
     spec = {"kind": "scaling", "device": kind, "settings": settings, "series": series, "torch": torch.__version__,
             "measure_version": MEASURE_VERSION}
-    path = results_dir(results_root) / preset_name / "scaling" / f"table2-{kind}.json"
+    path = scaling_path(preset_name, kind, results_root)
     measure_settings = {k: v for k, v in settings.items() if k not in ("seq_lens", "dropout")}
 
     def measure() -> tuple[dict, str]:
@@ -73,7 +74,12 @@ def run_scaling(preset: str = "auto", device: str | None = None, results_root=No
         return {"kind": "scaling", "preset": preset_name, "device": kind, "settings": settings,
                 "series": series, "rows": rows}, device_name(device)
 
-    return find_or_measure(path, spec, measure, force=force)
+    return find_or_measure(path, spec, measure, force=force, lookup_only=lookup_only)
+
+
+def scaling_path(preset: str, device: str, results_root=None):
+    """Where a Table 2 record lives: results/<preset>/scaling/table2-<device type>.json."""
+    return results_dir(results_root) / preset / "scaling" / f"table2-{device}.json"
 
 
 def _sweep_series(one: dict, settings: dict, measure: dict, device) -> list[dict]:

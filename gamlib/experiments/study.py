@@ -21,7 +21,7 @@ from ..plan import (
     times_attention_side_by_side,
 )
 from ..presets import Preset
-from .cost import GPU_CLASSES, chunks, estimate_run, peak_gb, run_seconds, scaling_seconds
+from .cost import GPU_CLASSES, chunks, estimate_run, peak_gb, precision_mode, run_seconds, scaling_seconds
 from .lm import run_lm_experiment
 from .scaling import run_scaling
 from .throughput import run_training_benchmark
@@ -78,7 +78,7 @@ def first_table(preset: Preset, run: Run, tables) -> str | None:
 
 def _gpu_lines(preset: Preset, runs, tables, gpu, estimates: dict, mamba_backend: str, each_run: bool):
     """gpu_estimate_lines for one GPU class: (lines, total seconds)."""
-    mode = "fp32" if preset.train.precision == "fp32" else gpu.mixed_dtype
+    mode = precision_mode(preset, gpu)
     seconds = {key: run_seconds(r, gpu, mode) for key, r in estimates.items()}
     per_table, oom = {}, []
     for table in tables:
