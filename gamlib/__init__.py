@@ -37,8 +37,8 @@ from .analysis.fits import fit_exponent, scaling_exponents
 from .analysis.tables import (display_study_table, display_table, find_runs, lr_sweep_sentences, lr_sweep_table,
                               mean_std_text, scaling_frame, scaling_table, study_runs, study_samples, study_sentences,
                               study_table, table1, table3)
-from .analysis.scorecard import (CLAIMS, LINEAR_EXPONENT, SPEED_MARGIN, VERDICTS, committed_records, scorecard,
-                                 scorecard_markdown)
+from .analysis.scorecard import (CLAIMS, LINEAR_EXPONENT, SPEED_MARGIN, VERDICTS, committed_records, forest_rows,
+                                 scorecard, scorecard_markdown)
 from .probes.gates import TOKEN_TYPES, gate_summary, gate_values, gates_by_token_type
 from .probes.receptive_field import changed_positions, memory_reach, receptive_field
 from .probes.recall import (MQAR, RecallTask, accuracy_by_competitors, accuracy_by_position_and_distance,
@@ -46,8 +46,8 @@ from .probes.recall import (MQAR, RecallTask, accuracy_by_competitors, accuracy_
 
 # Loaded on first use (PEP 562): the module that defines each name.
 _LAZY = {
-    **dict.fromkeys(("draw_gam_block", "plot_loss_curves", "plot_lr_sweep", "plot_scaling", "plot_seed_points",
-                     "save_figure"), ".analysis.plots"),
+    **dict.fromkeys(("draw_gam_block", "plot_forest", "plot_loss_curves", "plot_lr_sweep", "plot_scaling",
+                     "plot_seed_points", "save_figure"), ".analysis.plots"),
     **dict.fromkeys(("VIEWS", "GateExplorer", "gate_figure"), ".widgets"),
 }
 
@@ -89,8 +89,9 @@ __all__ = [
     "display_study_table", "display_table", "find_runs", "lr_sweep_sentences", "lr_sweep_table", "mean_std_text",
     "scaling_frame", "scaling_table", "study_runs", "study_samples", "study_sentences", "study_table", "table1",
     "table3",
-    "CLAIMS", "LINEAR_EXPONENT", "SPEED_MARGIN", "VERDICTS", "committed_records", "scorecard", "scorecard_markdown",
-    "draw_gam_block", "plot_loss_curves", "plot_lr_sweep", "plot_scaling", "plot_seed_points", "save_figure",
+    "CLAIMS", "LINEAR_EXPONENT", "SPEED_MARGIN", "VERDICTS", "committed_records", "forest_rows", "scorecard",
+    "scorecard_markdown", "draw_gam_block", "plot_forest", "plot_loss_curves", "plot_lr_sweep", "plot_scaling",
+    "plot_seed_points", "save_figure",
     # probes
     "TOKEN_TYPES", "gate_summary", "gate_values", "gates_by_token_type",
     "changed_positions", "memory_reach", "receptive_field",

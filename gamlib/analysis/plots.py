@@ -250,6 +250,38 @@ def plot_scaling(frames: dict, value: str, ylabel: str):
     return fig
 
 
+VERDICT_COLORS = {"supported": "tab:green", "not shown": "tab:grey", "contradicted": "tab:red"}
+
+
+def plot_forest(rows: pd.DataFrame):
+    """The scorecard's comparisons as a forest plot (rows: gamlib.analysis.scorecard.forest_rows): per scale,
+    one line per comparison, its Δ and 95% interval coloured by verdict, the paper's effect as a black x,
+    controls in italics; 0 (no effect) dashed."""
+    scales = [s for s in ("val loss", "speed") if s in set(rows["scale"])]
+    heights = [max(1, (rows["scale"] == s).sum()) for s in scales]
+    fig, axes = plt.subplots(len(scales), 1, figsize=(10, 1.6 + 0.32 * sum(heights)), squeeze=False,
+                             gridspec_kw={"height_ratios": heights})
+    for ax, scale in zip(axes[:, 0], scales):
+        part = rows[rows["scale"] == scale].reset_index(drop=True)
+        y = range(len(part))[::-1]
+        for yi, r in zip(y, part.itertuples()):
+            color = VERDICT_COLORS.get(r.verdict, "black")
+            ax.plot([r.low, r.high], [yi, yi], color=color, lw=2)
+            ax.plot(r.delta, yi, "o", color=color, ms=5)
+            if pd.notna(r.paper):
+                ax.plot(r.paper, yi, "x", color="black", ms=6)
+        ax.axvline(0, color="grey", ls="--", lw=1)
+        ax.set_yticks(list(y), [f"({r.claim}) {'control: ' if r.control else ''}{r.label}" for r in part.itertuples()],
+                      fontsize=7)
+        ax.set_xlabel("Δ val loss, GAM - baseline (nats; < 0: GAM lower)" if scale == "val loss"
+                      else "GAM's tokens/s over the baseline's - 1 (> 0: GAM faster)")
+    handles = [plt.Line2D([], [], color=c, marker="o", lw=2, label=v) for v, c in VERDICT_COLORS.items()]
+    handles.append(plt.Line2D([], [], color="black", marker="x", lw=0, label="the paper's effect"))
+    fig.legend(handles=handles, fontsize=8, loc="upper center", ncol=len(handles), frameon=False)
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.35 / fig.get_figheight()))
+    return fig
+
+
 # ---- the GAM block as a diagram (notebook 00) ----------------------------------------------------
 
 BLOCK_COLORS = {"io": "white", "norm": "#e8e8e8", "local": "#cfe2f3", "gate": "#d9ead3",

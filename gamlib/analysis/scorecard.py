@@ -742,6 +742,36 @@ def notes_text(findings: list[dict], controls: list[dict]) -> str:
     return "; ".join(notes + [f["note"] for f in controls if f.get("note")])
 
 
+def forest_rows(card: pd.DataFrame) -> pd.DataFrame:
+    """Every judged comparison of seeds in a scorecard, one row each, for a forest plot: claim, label, scale
+    ('val loss' in nats, GAM - baseline; 'speed', GAM's tokens/s over the baseline's - 1), delta, low, high
+    (the 95% interval; equal to delta for a single benchmark run), paper (the paper's effect on the same
+    scale, NaN where it has none), verdict, control (True: does not decide the claim)."""
+    rows = []
+    for claim, findings, controls in zip(card["claim"], card["findings"], card["controls"]):
+        for control, group in ((False, findings), (True, controls)):
+            for f in (f for f in group if f["verdict"] != NOT_TESTABLE):
+                rows += _forest_entries(claim, f, control)
+    return pd.DataFrame(rows, columns=["claim", "label", "scale", "delta", "low", "high", "paper", "verdict",
+                                       "control"])
+
+
+def _forest_entries(claim: str, f: dict, control: bool) -> list[dict]:
+    """forest_rows' rows of one finding: its comparison, or each pair of an ablation finding."""
+    if "relative" in f:
+        delta, low, high = f["relative"]
+        return [dict(claim=claim, label=f["setting"], scale="speed", delta=delta, low=low, high=high,
+                     paper=f["paper_relative"], verdict=f["verdict"], control=control)]
+    if "pairs" in f:
+        return [dict(claim=claim, label=f"{f['setting']}: {_name(*key)}", scale="val loss", delta=n["delta"],
+                     low=n["low"], high=n["high"], paper=n["paper_delta"], verdict=n["verdict"], control=control)
+                for key, n in f["pairs"].items()]
+    if "low" in f:
+        return [dict(claim=claim, label=f["setting"], scale="val loss", delta=f["delta"], low=f["low"],
+                     high=f["high"], paper=f["paper_delta"], verdict=f["verdict"], control=control)]
+    return []
+
+
 def _cell(text: str) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 

@@ -7,7 +7,13 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
-from gamlib.analysis.plots import draw_gam_block, plot_loss_curves, plot_lr_sweep, plot_seed_points  # noqa: E402
+from gamlib.analysis.plots import (  # noqa: E402
+    draw_gam_block,
+    plot_forest,
+    plot_loss_curves,
+    plot_lr_sweep,
+    plot_seed_points,
+)
 from gamlib.models.config import GAMConfig  # noqa: E402
 from gamlib.models.gam import GAMBlock  # noqa: E402
 
@@ -97,3 +103,16 @@ def test_lr_sweep_plots_loss_against_lr_with_the_preset_lr_and_each_seed(tmp_pat
     plt.close(fig)
     with pytest.raises(ValueError, match="no lr sweep"):
         plot_lr_sweep(sweep.iloc[:0])
+
+
+def test_forest_plot_draws_each_comparison_with_its_interval_and_the_papers_effect():
+    rows = pd.DataFrame([dict(claim="d", label="cpu vs t", scale="val loss", delta=-0.1, low=-0.2, high=0.0,
+                              paper=-0.04, verdict="supported", control=False),
+                         dict(claim="c", label="bench", scale="speed", delta=0.05, low=0.05, high=0.05,
+                              paper=float("nan"), verdict="not shown", control=False)])
+    fig = plot_forest(rows)
+    loss, speed = fig.axes
+    assert [t.get_text() for t in loss.get_yticklabels()] == ["(d) cpu vs t"]
+    assert "nats" in loss.get_xlabel() and "tokens/s" in speed.get_xlabel()
+    xs = sorted(x for line in loss.get_lines() for x in line.get_xdata())
+    assert xs[:2] == [-0.2, -0.1] and -0.04 in xs   # the interval, the point and the paper's x

@@ -19,6 +19,7 @@ from gamlib.analysis.scorecard import (
     SUPPORTED,
     Claim,
     combine,
+    forest_rows,
     put_readme_block,
     readme_block,
     readme_table,
@@ -129,6 +130,12 @@ def test_context_free_gams_are_the_control_of_d(tmp_path, fake_record, write_rec
                         "paper/wikitext2: gam local_only vs transformer sdpa": NOT_SHOWN}
     assert "(gam global_only) also beat transformer sdpa at paper/wikitext2" in d["notes"]
     assert "control, paper/wikitext2: gam global_only vs transformer sdpa" in d["our_evidence"]
+    rows = forest_rows(scorecard(records, presets=["paper"])).set_index("label")   # the forest plot's rows
+    claim_row = rows.loc["paper/wikitext2 vs transformer sdpa"]
+    assert claim_row["scale"] == "val loss" and not claim_row["control"]
+    assert claim_row["delta"] == pytest.approx(-0.20) and claim_row["low"] < claim_row["delta"] < claim_row["high"]
+    assert claim_row["paper"] == pytest.approx(-0.0404, abs=1e-4)   # ln(882.57 / 918.99)
+    assert rows.loc["paper/wikitext2: gam local_only vs transformer sdpa", "control"]
 
 
 def test_ablation_rule_on_the_parameter_matched_ablations(tmp_path, fake_record, write_records):
