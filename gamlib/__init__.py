@@ -29,6 +29,7 @@ from .experiments.recall import run_recall_experiment
 from .experiments.inference import find_benchmark, run_generation_benchmark, run_memory_read_benchmark
 from .experiments.throughput import run_training_benchmark
 from .experiments.measure import gam_block_flops
+from .experiments.context import loss_by_position, run_context_experiment
 from .experiments.scaling import SCALING_SERIES, SCALING_SETTINGS, measure_block, run_scaling, series_label
 from .analysis.paper import PAPER, PAPER_TABLE1, PAPER_TABLE2, PAPER_TABLE3, paper_table2_rows
 from .analysis.params import paper_config_params
@@ -82,6 +83,7 @@ __all__ = [
     "load_checkpoint", "preset_unigram_loss", "run_ablations", "run_lm_experiment", "run_table1",
     "run_recall_experiment", "find_benchmark", "run_generation_benchmark", "run_memory_read_benchmark",
     "run_training_benchmark", "gam_block_flops",
+    "loss_by_position", "run_context_experiment",
     "SCALING_SERIES", "SCALING_SETTINGS", "measure_block", "run_scaling", "series_label",
     # analysis
     "PAPER", "PAPER_TABLE1", "PAPER_TABLE2", "PAPER_TABLE3", "paper_table2_rows", "paper_config_params",

@@ -95,6 +95,20 @@ def planned_runs(preset: Preset, tables=TABLES, seeds=None, datasets=None, model
     return sorted(runs, key=lambda r: (r.dataset != "wikitext2", r.model == "mamba"))
 
 
+# Does context pay? Every WikiText-2 model of the CPU study (Table 1's and the two context-free GAMs), retrained
+# with its weights kept, then its validation loss at each position of a chunk (gamlib.run_context_experiment).
+CONTEXT_MODELS = (("gam", "full"), ("transformer", "sdpa"), ("mamba", "standard"), ("mamba", "paper"),
+                  ("gam", "global_only"), ("gam", "local_only"))
+
+
+def context_runs(preset: Preset, seeds=None) -> list[Run]:
+    """The context-length experiment's runs: CONTEXT_MODELS on WikiText-2, the preset's seeds (or `seeds`),
+    seed-major so that the first seed of every model comes first, Mamba last within a seed."""
+    seeds = preset.seeds if seeds is None else seeds
+    return [Run(model, variant, "wikitext2", seed) for seed in seeds
+            for model, variant in sorted(CONTEXT_MODELS, key=lambda m: m[0] == "mamba")]
+
+
 def lr_sweep_seed(preset: Preset) -> int:
     """The seed an lr sweep trains: the preset's first."""
     return preset.seeds[0]

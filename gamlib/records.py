@@ -94,7 +94,8 @@ def spec_hash(spec: dict) -> str:
 
 REQUIRED_KEYS = {"lm": ("metrics", "provenance"),
                  "recall": ("metrics", "accuracy", "accuracy_by_position", "accuracy_by_competitors", "provenance"),
-                 "scaling": ("rows", "provenance"), "benchmark": ("benchmark", "rows", "provenance")}
+                 "scaling": ("rows", "provenance"), "benchmark": ("benchmark", "rows", "provenance"),
+                 "context": ("loss_by_position", "provenance")}
 
 
 class UnreadableRecord(ValueError):

@@ -1,0 +1,43 @@
+"""gamlib.experiments.context: loss by position (does context pay?) from a retrained run's weights."""
+import torch
+
+from gamlib.data import TokenChunks
+from gamlib.experiments.context import loss_by_position, run_context_experiment
+from gamlib.models.registry import build_model
+from gamlib.plan import CONTEXT_MODELS, Run, context_runs
+from gamlib.presets import get_preset
+
+
+def test_loss_by_position_averages_to_the_whole_loss_and_sees_what_the_model_sees():
+    torch.manual_seed(0)
+    net = build_model("gam", "full", vocab_size=50, block_size=16, n_embd=16, n_layer=2, num_memory_slots=4,
+                      dropout=0.0).eval()
+    x = torch.randint(0, 50, (5, 16))
+    y = torch.randint(0, 50, (5, 16))
+    curve = loss_by_position(net, TokenChunks(x, y), batch_size=2)
+    _, whole = net(x, y)
+    assert len(curve) == 16 and abs(sum(curve) / 16 - whole.item()) < 1e-5
+    # changing a token far behind position 15 (beyond GAM's receptive field of 5) leaves that position's loss
+    far = x.clone()
+    far[:, 2] = (far[:, 2] + 1) % 50
+    assert loss_by_position(net, TokenChunks(far, y))[15] == curve[15]
+
+
+def test_the_plan_lists_every_model_seed_major_mamba_last():
+    runs = context_runs(get_preset("cpu"))
+    assert len(runs) == len(CONTEXT_MODELS) * 3 and [r.seed for r in runs[:len(CONTEXT_MODELS)]] == [0] * 6
+    assert runs[0] == Run("gam", "full", "wikitext2", 0) and runs[len(CONTEXT_MODELS) - 1].model == "mamba"
+
+
+def test_a_context_record_from_a_quick_run(tmp_path):
+    quick = get_preset("quick")
+    run = Run("gam", "full", "wikitext2", 0)
+    record = run_context_experiment(run, quick, results_root=tmp_path / "results", scratch_root=tmp_path / "scratch")
+    T = quick.model.block_size
+    assert record["kind"] == "context" and len(record["loss_by_position"]) == T
+    assert abs(record["val_loss"] - record["retrained_val_loss"]) < 1e-4   # the mean over positions is the loss
+    assert record["study_val_loss"] is None and record["receptive_field"] == 5
+    assert list(record["loss_at"]) == ["1", "2", "4", "8", "16", "32", "64"]
+    assert (tmp_path / "results" / "quick" / "context" / "gam-full-seed0.json").exists()
+    again = run_context_experiment(run, quick, results_root=tmp_path / "results", scratch_root=tmp_path / "scratch")
+    assert again["provenance"] == record["provenance"]   # reused, not measured again
