@@ -20,8 +20,8 @@ from .data import DATASETS, chunk, encode_rows, load_lm_data, load_rows, train_t
 from .training.config import RunOptions, TrainConfig
 from .training.loop import evaluate, fit, warmup_cosine
 from .presets import Preset, get_preset
-from .plan import (ABLATION_VARIANTS, TABLE1_DATASETS, TABLE1_MODELS, Run, lr_sweep_runs, planned_runs,
-                   planned_seeds, table1_models, table_runs)
+from .plan import (ABLATION_VARIANTS, MATCHED_ABLATION_VARIANTS, TABLE1_DATASETS, TABLE1_MODELS, Run, context_runs,
+                   lr_sweep_runs, planned_runs, planned_seeds, table1_models, table_runs)
 from .records import load_records, machine
 from .paths import committed_results_dir
 from .experiments.lm import load_checkpoint, preset_unigram_loss, run_ablations, run_lm_experiment, run_table1
@@ -35,7 +35,8 @@ from .analysis.paper import PAPER, PAPER_TABLE1, PAPER_TABLE2, PAPER_TABLE3, pap
 from .analysis.params import paper_config_params
 from .analysis.stats import SPREAD_FACTOR, compare_to_spread, seed_summary, spread_sentence
 from .analysis.fits import fit_exponent, scaling_exponents
-from .analysis.tables import (display_study_table, display_table, find_runs, lr_sweep_sentences, lr_sweep_table,
+from .analysis.tables import (context_curves, context_table, display_study_table, display_table, find_runs,
+                              lr_sweep_sentences, lr_sweep_table,
                               mean_std_text, scaling_frame, scaling_table, study_runs, study_samples, study_sentences,
                               study_table, table1, table3)
 from .analysis.scorecard import (CLAIMS, LINEAR_EXPONENT, SPEED_MARGIN, VERDICTS, committed_records, forest_rows,
@@ -47,8 +48,8 @@ from .probes.recall import (MQAR, RecallTask, accuracy_by_competitors, accuracy_
 
 # Loaded on first use (PEP 562): the module that defines each name.
 _LAZY = {
-    **dict.fromkeys(("draw_gam_block", "plot_forest", "plot_loss_curves", "plot_lr_sweep", "plot_scaling",
-                     "plot_seed_points", "save_figure"), ".analysis.plots"),
+    **dict.fromkeys(("draw_gam_block", "plot_forest", "plot_loss_by_position", "plot_loss_curves", "plot_lr_sweep",
+                     "plot_scaling", "plot_seed_points", "save_figure"), ".analysis.plots"),
     **dict.fromkeys(("VIEWS", "GateExplorer", "gate_figure"), ".widgets"),
 }
 
@@ -76,8 +77,8 @@ __all__ = [
     "DATASETS", "chunk", "encode_rows", "load_lm_data", "load_rows", "train_tokenizer", "unigram_loss",
     "RunOptions", "TrainConfig", "evaluate", "fit", "warmup_cosine",
     "Preset", "get_preset",
-    "ABLATION_VARIANTS", "TABLE1_DATASETS", "TABLE1_MODELS", "Run", "lr_sweep_runs", "planned_runs", "planned_seeds",
-    "table1_models", "table_runs",
+    "ABLATION_VARIANTS", "MATCHED_ABLATION_VARIANTS", "TABLE1_DATASETS", "TABLE1_MODELS", "Run", "context_runs",
+    "lr_sweep_runs", "planned_runs", "planned_seeds", "table1_models", "table_runs",
     "load_records", "machine", "committed_results_dir",
     # experiments
     "load_checkpoint", "preset_unigram_loss", "run_ablations", "run_lm_experiment", "run_table1",
@@ -88,11 +89,13 @@ __all__ = [
     # analysis
     "PAPER", "PAPER_TABLE1", "PAPER_TABLE2", "PAPER_TABLE3", "paper_table2_rows", "paper_config_params",
     "SPREAD_FACTOR", "compare_to_spread", "seed_summary", "spread_sentence", "fit_exponent", "scaling_exponents",
-    "display_study_table", "display_table", "find_runs", "lr_sweep_sentences", "lr_sweep_table", "mean_std_text",
+    "context_curves", "context_table", "display_study_table", "display_table", "find_runs", "lr_sweep_sentences",
+    "lr_sweep_table", "mean_std_text",
     "scaling_frame", "scaling_table", "study_runs", "study_samples", "study_sentences", "study_table", "table1",
     "table3",
     "CLAIMS", "LINEAR_EXPONENT", "SPEED_MARGIN", "VERDICTS", "committed_records", "forest_rows", "scorecard",
-    "scorecard_markdown", "draw_gam_block", "plot_forest", "plot_loss_curves", "plot_lr_sweep", "plot_scaling",
+    "scorecard_markdown", "draw_gam_block", "plot_forest", "plot_loss_by_position", "plot_loss_curves",
+    "plot_lr_sweep", "plot_scaling",
     "plot_seed_points", "save_figure",
     # probes
     "TOKEN_TYPES", "gate_summary", "gate_values", "gates_by_token_type",

@@ -250,6 +250,24 @@ def plot_scaling(frames: dict, value: str, ylabel: str):
     return fig
 
 
+def plot_loss_by_position(curves: pd.DataFrame):
+    """Validation loss against tokens read (log scale), one line per model (mean over seeds, band min..max),
+    each GAM's receptive field dotted (curves: gamlib.analysis.tables.context_curves)."""
+    fig, ax = plt.subplots(figsize=(8, 4.5))
+    for (label, R), group in curves.groupby(["label", "receptive_field"], sort=False):
+        by_read = group.groupby("tokens_read")["loss"]
+        line, = ax.plot(by_read.mean().index, by_read.mean().values, label=f"{label} (n={group['seed'].nunique()})")
+        ax.fill_between(by_read.min().index, by_read.min().values, by_read.max().values, color=line.get_color(),
+                        alpha=0.2, lw=0)
+        if R < group["tokens_read"].max():
+            ax.axvline(R, color=line.get_color(), ls=":", lw=1)
+    ax.set(xscale="log", xlabel="tokens read (position in the chunk + 1)", ylabel="validation loss (nats)",
+           title="Does context pay? Loss at each position of a chunk (dotted: a GAM's receptive field)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
 VERDICT_COLORS = {"supported": "tab:green", "not shown": "tab:grey", "contradicted": "tab:red"}
 
 

@@ -459,3 +459,35 @@ def study_sentences(table: pd.DataFrame, factor: float = SPREAD_FACTOR) -> list[
             sentences.append(f"  sign of Δ as in the paper's reported numbers: {len(agree)} of {len(signs)} "
                              f"({'; '.join(f'{n}: ours {o:+.4f}, paper {p:+.4f}' for n, o, p in signs)}).")
     return sentences
+
+
+# ---- does context pay? loss by position (gamlib.run_context_experiment) --------------------------------
+
+def context_curves(records: pd.DataFrame, preset: str = "cpu") -> pd.DataFrame:
+    """The context records (kind 'context') of a preset as a long table: model, variant, label, seed,
+    receptive_field, tokens_read (position + 1), loss. Empty when there are none."""
+    columns = ["model", "variant", "label", "seed", "receptive_field", "tokens_read", "loss"]
+    if records.empty or "kind" not in records:
+        return pd.DataFrame(columns=columns)
+    found = records[(records["kind"] == "context") & (records["preset"] == preset)]
+    rows = [dict(model=r["model"], variant=r["variant"], label=f"{r['model']} {r['variant']}", seed=r["seed"],
+                 receptive_field=r["receptive_field"], tokens_read=t + 1, loss=loss)
+            for r in found["record"] for t, loss in enumerate(r["loss_by_position"])]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def context_table(curves: pd.DataFrame, reads=(1, 2, 4, 8, 16, 32, 64, 128)) -> pd.DataFrame:
+    """Loss after reading each of `reads` tokens, mean ± std over seeds, one row per model; n seeds, receptive
+    field, and the gain from the receptive field's position to the last (nats; 0 for a model that cannot see
+    further)."""
+    rows = []
+    for label, group in curves.groupby("label", sort=False):
+        by_seed = group.pivot(index="seed", columns="tokens_read", values="loss")
+        R, last = int(group["receptive_field"].iloc[0]), int(group["tokens_read"].max())
+        row = {"model": label, "n": len(by_seed), "receptive field": R}
+        for k in (k for k in reads if k <= last):
+            row[f"{k} read"] = mean_std_text(by_seed[k].mean(), by_seed[k].std(), 3)
+        gain = by_seed[min(R, last)] - by_seed[last]
+        row[f"gain from {'R' if R < last else last} to {last}"] = mean_std_text(gain.mean(), gain.std(), 3)
+        rows.append(row)
+    return pd.DataFrame(rows)

@@ -41,3 +41,25 @@ def test_a_context_record_from_a_quick_run(tmp_path):
     assert (tmp_path / "results" / "quick" / "context" / "gam-full-seed0.json").exists()
     again = run_context_experiment(run, quick, results_root=tmp_path / "results", scratch_root=tmp_path / "scratch")
     assert again["provenance"] == record["provenance"]   # reused, not measured again
+
+
+def test_context_curves_and_table_from_records(tmp_path):
+    import pandas as pd
+
+    from gamlib.analysis.tables import context_curves, context_table
+    from gamlib.records import SCHEMA_VERSION, load_records, save_record
+
+    for seed, shift in ((0, 0.0), (1, 0.2)):
+        for model, variant, R, curve in (("gam", "full", 2, [5.0, 4.0, 4.0, 4.0]),
+                                         ("transformer", "sdpa", 4, [5.0, 4.5, 4.0, 3.5])):
+            save_record({"schema": SCHEMA_VERSION, "spec_hash": "c", "kind": "context", "preset": "cpu",
+                         "model": model, "variant": variant, "seed": seed, "receptive_field": R,
+                         "loss_by_position": [v + shift for v in curve], "provenance": {"device": "cpu"}},
+                        tmp_path / "cpu" / "context" / f"{model}-{variant}-seed{seed}.json")
+    curves = context_curves(load_records(tmp_path))
+    assert len(curves) == 2 * 2 * 4 and set(curves["tokens_read"]) == {1, 2, 3, 4}
+    table = context_table(curves, reads=(1, 2, 4)).set_index("model")
+    assert table.loc["gam full", "n"] == 2 and table.loc["gam full", "4 read"] == "4.100 ± 0.141"
+    assert table.loc["gam full", "gain from R to 4"] == "0.000 ± 0.000"          # flat past its receptive field
+    assert table.loc["transformer sdpa", "gain from 4 to 4"] == "0.000 ± 0.000"  # sees the whole chunk
+    assert context_curves(pd.DataFrame()).empty
