@@ -13,10 +13,10 @@ import pytest
 import gamlib
 
 ROOT = Path(__file__).resolve().parents[1]
-LOADED_ON_USE = ("matplotlib", "seaborn", "ipywidgets")
+LOADED_ON_USE = ("matplotlib", "seaborn", "ipywidgets", "scipy")  # scipy: the scorecard's statistics
 
 
-def test_import_gamlib_loads_no_plotting_or_widget_package():
+def test_import_gamlib_loads_no_plotting_widget_or_statistics_package():
     code = "import sys, gamlib; print(' '.join(sorted({name.split('.')[0] for name in sys.modules})))"
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])}
     result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)

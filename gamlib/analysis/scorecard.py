@@ -15,7 +15,7 @@ that do not decide the claim but bound what it means). A verdict is one of VERDI
   not testable   runs missing (fewer than MIN_SEEDS seeds of a row)
 or, when settings disagree, says which ("supported at paper/wikitext2; not shown at cpu/wikitext2"). Beside
 each comparison of seeds: Welch's t-test p-value and the 95% interval of the difference (stats.welch), and the
-paper's own effect. The spread rule corresponds to a Welch test at p ~ SPREAD_RULE_P (stats.spread_rule_p). Each comes
+paper's own effect. The spread rule corresponds to a Welch test at p ~ stats.spread_rule_p(MIN_SEEDS). Each comes
 from records (and for (g) a receptive-field probe's result, gamlib.memory_reach) by the claim's rule; nothing in
 a verdict is typed in. A *setting* is one place the rule can be applied: a preset and dataset (and the baseline
 compared with, or the device), a scaling record, a probed shape. Settings whose records are missing are "not
@@ -75,7 +75,6 @@ MIN_FIT_POINTS = 5                        # lengths an exponent is fitted over, 
 SPEED_MARGIN = 0.05                       # a single side-by-side benchmark: "faster" means by more than 5 %
 FAST_MAMBA = "mamba_ssm"                  # the only Mamba backend whose speed is judged
 MIN_SEEDS = 3                             # seeds per row for a verdict
-SPREAD_RULE_P = spread_rule_p(MIN_SEEDS)  # the Welch p-value the spread rule corresponds to at MIN_SEEDS seeds
 FAIR_BASELINES = (("transformer", "sdpa"), ("mamba", "standard"))   # judged first
 CONTEXT_FREE = (("gam", "global_only"), ("gam", "local_only"))      # (d)'s control: GAMs that read little context
 SCORECARD_PRESETS = ("cpu", "paper")      # the committed studies
@@ -104,7 +103,7 @@ class Claim:
     statement: str                             # what the paper claims
     source: str                                # where our evidence comes from (records, notebooks)
     paper_evidence: Callable[[], str]          # the paper's evidence, worded from gamlib.analysis.paper
-    rule: str                                  # the rule, worded from the constants it applies
+    rule: Callable[[], str]                    # the rule, worded from the constants it applies (SciPy: on call)
     judge: Callable[[Inputs], list[dict]]      # the rule applied: one finding per setting
     controls: Callable[[Inputs], list[dict]] | None = None   # comparisons that bound the verdict's meaning
 
@@ -169,7 +168,7 @@ def _exponent_rule(what: str) -> str:
 
 def _spread_words() -> str:
     return (f"{SPREAD_FACTOR:g} x the pooled seed std (>= {MIN_SEEDS} seeds per row; at {MIN_SEEDS} seeds the rule is "
-            f"a Welch test at p ~ {SPREAD_RULE_P:.2f})")
+            f"a Welch test at p ~ {spread_rule_p(MIN_SEEDS):.2f})")
 
 
 def _speed_rule() -> str:
@@ -178,9 +177,13 @@ def _speed_rule() -> str:
             f"benchmark by more than {SPEED_MARGIN:.0%} either way; Mamba only on {FAST_MAMBA}")
 
 
-def _loss_rule(whose: str, than: str) -> str:
+def _loss_rule(whose: str, than: str, more: str = "") -> str:
     return (f"{whose} mean val loss against {than}: supported when lower by more than {_spread_words()}, "
-            f"contradicted when higher by more, not shown within")
+            f"contradicted when higher by more, not shown within{more}")
+
+
+def _reach_rule() -> str:
+    return "GAM's receptive field at the last position covers the whole context (control: the Transformer's does)"
 
 
 # ---- what every judge shares: seed summaries, what is missing, one finding ----------------------------
@@ -622,35 +625,35 @@ TABLE1_SOURCE = "Table 1 records, `results/<preset>/<dataset>/` (notebook 07)"
 CLAIMS = {claim.key: claim for claim in (
     Claim(key="a", statement="GAM's time grows linearly with the sequence length (O(N))",
           source=SCALING_SOURCE, paper_evidence=partial(_paper_table2_text, "time_exponent", "time"),
-          rule=_exponent_rule("time"), judge=partial(_scaling_findings, value="time_exponent")),
+          rule=partial(_exponent_rule, "time"), judge=partial(_scaling_findings, value="time_exponent")),
     Claim(key="b", statement="GAM's memory grows linearly with the sequence length",
           source=SCALING_SOURCE, paper_evidence=partial(_paper_table2_text, "memory_exponent", "peak-memory"),
-          rule=_exponent_rule("peak-memory"), judge=partial(_scaling_findings, value="memory_exponent")),
+          rule=partial(_exponent_rule, "peak-memory"), judge=partial(_scaling_findings, value="memory_exponent")),
     Claim(key="c", statement="GAM trains faster per epoch than the Transformer and Mamba",
           source="training tokens/s of the Table 1 records, `results/<preset>/<dataset>/` (notebook 07), and "
                  "training benchmarks, `results/<preset>/benchmarks/`",
           paper_evidence=partial(_paper_table1_text, "seconds_per_epoch", None),
-          rule=_speed_rule(), judge=_speed_findings),
+          rule=_speed_rule, judge=_speed_findings),
     Claim(key="d", statement="GAM reaches a lower validation perplexity than the Transformer",
           source=TABLE1_SOURCE, paper_evidence=partial(_paper_table1_text, "val_ppl", "transformer"),
-          rule=_loss_rule("GAM's", "the Transformer's") + "; control: the context-free GAMs (global_only, local_only) "
-                                                           "against the same Transformer",
+          rule=partial(_loss_rule, "GAM's", "the Transformer's",
+                       "; control: the context-free GAMs (global_only, local_only) against the same Transformer"),
           judge=partial(_loss_findings, baseline="transformer"), controls=_context_controls),
     Claim(key="e", statement="GAM reaches a lower validation perplexity than Mamba",
           source=TABLE1_SOURCE, paper_evidence=partial(_paper_table1_text, "val_ppl", "mamba"),
-          rule=_loss_rule("GAM's", "Mamba's"), judge=partial(_loss_findings, baseline="mamba")),
+          rule=partial(_loss_rule, "GAM's", "Mamba's"), judge=partial(_loss_findings, baseline="mamba")),
     Claim(key="f", statement="every component of the GAM block is needed: removing the gate, the convolution or the "
                              "memory raises the perplexity (Table 3)",
           source="Table 3 records, parameter-matched and the paper's, `results/<preset>/wikitext2/` (notebook 09)",
           paper_evidence=_paper_table3_text,
-          rule=_loss_rule("full GAM's", "each parameter-matched ablation's (FFN widened to full GAM's parameters)")
-          + "; supported when every ablation is beaten; control: the paper's unmatched ablations",
+          rule=partial(_loss_rule, "full GAM's", "each parameter-matched ablation's (FFN widened to full GAM's "
+                       "parameters)", "; supported when every ablation is beaten; control: the paper's unmatched "
+                       "ablations"),
           judge=_ablation_findings, controls=_unmatched_ablation_controls),
     Claim(key="g", statement="the associative memory is global: it captures long-range, content-based context",
           source="`gamlib.memory_reach`, run live: receptive fields by perturbation (notebooks 03, 04, 11)",
           paper_evidence=_paper_probe_text,
-          rule="GAM's receptive field at the last position covers the whole context (control: the Transformer's "
-               "does)",
+          rule=_reach_rule,
           judge=_reach_findings),
 )}
 
@@ -730,7 +733,7 @@ def _row(claim: Claim, inputs: Inputs) -> dict:
     shown = [f"{f['setting']}: {f['evidence']}" for f in judged]
     shown += [f"control, {f['setting']}: {f['evidence']}" for f in controls if f["verdict"] != NOT_TESTABLE]
     return dict(claim=claim.key, statement=claim.statement, paper_evidence=claim.paper_evidence(),
-                source=claim.source, our_evidence="\n".join(shown) or "—", rule=claim.rule, verdict=combine(findings),
+                source=claim.source, our_evidence="\n".join(shown) or "—", rule=claim.rule(), verdict=combine(findings),
                 notes=notes_text(findings, controls), reason=_reason(findings), findings=findings, controls=controls)
 
 
