@@ -43,8 +43,9 @@ from .analysis.scorecard import (CLAIMS, LINEAR_EXPONENT, SPEED_MARGIN, VERDICTS
                                  scorecard, scorecard_markdown)
 from .probes.gates import TOKEN_TYPES, gate_summary, gate_values, gates_by_token_type
 from .probes.receptive_field import changed_positions, memory_reach, receptive_field
-from .probes.recall import (MQAR, RecallTask, accuracy_by_competitors, accuracy_by_position_and_distance,
-                            make_recall_data, recall_accuracy)
+from .probes.recall import (MQAR, RecallTask, accuracy_by_competitors, accuracy_by_distance,
+                            accuracy_by_position_and_distance, make_recall_data, most_recent_value_answers,
+                            recall_accuracy)
 
 # Loaded on first use (PEP 562): the module that defines each name.
 _LAZY = {
@@ -100,7 +101,8 @@ __all__ = [
     # probes
     "TOKEN_TYPES", "gate_summary", "gate_values", "gates_by_token_type",
     "changed_positions", "memory_reach", "receptive_field",
-    "MQAR", "RecallTask", "accuracy_by_competitors", "accuracy_by_position_and_distance", "make_recall_data",
+    "MQAR", "RecallTask", "accuracy_by_competitors", "accuracy_by_distance", "accuracy_by_position_and_distance",
+    "make_recall_data", "most_recent_value_answers",
     "recall_accuracy",
     # widgets
     "VIEWS", "GateExplorer", "gate_figure",

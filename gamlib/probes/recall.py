@@ -1,12 +1,16 @@
 """Associative recall: a synthetic task that asks whether a model can use a fact seen d tokens ago.
 
-    RecallTask              multi-query associative recall (MQAR-style, after Zoology, arXiv:2312.04927)
-                            with the distance between a key-value pair and its query controlled
-    MQAR                    the two-token task notebook 11 runs beside the one-token default
+    RecallTask              distance-controlled recall: multi-query associative recall after Zoology's MQAR
+                            (arXiv:2312.04927) with the distance between a key-value pair and its query controlled
+    MQAR                    the two-token form notebook 11 runs beside the one-token default (a variant of the
+                            field's task: facts and questions interleave, values repeat; a recency shortcut
+                            scores far above chance on it, most_recent_value_answers)
     make_recall_data        sequences of the task, deterministic for a seed
     recall_accuracy         a model's greedy answers at the query positions, scored by distance
     accuracy_by_position_and_distance   the same within spans of query positions (what a layout prior shows)
     accuracy_by_competitors the same split by how many other facts sit at another distance of the task
+    most_recent_value_answers   the shortcut baseline: answer every question with the value of the most recent
+                            fact before it, matching no key (what a recall score must beat)
 
 Training a model on it, as a run record, is gamlib.experiments.recall.
 """
@@ -84,8 +88,9 @@ class RecallTask:
         return 1 + self.num_keys + self.num_values + k * self.num_values + v
 
 
-# MQAR as the field runs it (two tokens per fact), sized so that notebook 11's small models learn it in three
-# epochs of 24,000 sequences on a CPU: 4 facts among 16 keys and 16 values, 8 questions, distances up to 32.
+# Two tokens per fact, as MQAR writes them (the distance controlled, so not the field's generator), sized so that
+# notebook 11's small models learn it in three epochs of 24,000 sequences on a CPU: 4 facts among 16 keys and 16
+# values, 8 questions, distances up to 32.
 MQAR = RecallTask(seq_len=64, num_keys=16, num_values=16, pairs=4, queries=8,
                   distances=(1, 2, 3, 4, 6, 8, 12, 16, 24, 32), fact_tokens=2, name="mqar")
 
@@ -159,6 +164,22 @@ def make_recall_data(task: RecallTask, num_sequences: int, seed: int = 0) -> Rec
         distance.append(dist)
     inputs, targets, distance = (torch.tensor(rows, dtype=torch.long) for rows in (inputs, targets, distance))
     return RecallData(TokenChunks(inputs, targets), distance, task)
+
+
+def most_recent_value_answers(data: RecallData) -> torch.Tensor:
+    """(N, T) answers that read no key: at every position, the value of the most recent fact before it (its value
+    token, or the value inside a one-token fact); filler (0) where no fact came yet. Scored like a model's, it is
+    the accuracy a recall curve gets from recency alone."""
+    task, x = data.task, data.chunks.inputs
+    first_value, first_pair = task.value(0), task.value(0) + task.num_values
+    if task.fact_tokens == 2:
+        value = torch.where((x >= first_value) & (x < first_pair), x, 0)
+    else:
+        value = torch.where(x >= first_pair, first_value + (x - first_pair) % task.num_values, 0)
+    positions = torch.arange(x.shape[1]).expand_as(x)
+    last = torch.where(value > 0, positions, -1).cummax(dim=1).values              # latest fact position so far
+    before = torch.cat([torch.full_like(last[:, :1], -1), last[:, :-1]], dim=1)   # strictly before t
+    return torch.where(before >= 0, value.gather(1, before.clamp(min=0)), 0)
 
 
 def accuracy_by_distance(predictions: torch.Tensor, targets: torch.Tensor, distance: torch.Tensor) -> list[dict]:
