@@ -251,14 +251,20 @@ def plot_scaling(frames: dict, value: str, ylabel: str):
 
 
 def plot_loss_by_position(curves: pd.DataFrame):
-    """Validation loss against tokens read (log scale), one line per model (mean over seeds, band min..max),
-    each GAM's receptive field dotted (curves: gamlib.analysis.tables.context_curves)."""
+    """Validation loss against tokens read (log scale), one colour per model: each position's mean over seeds
+    (thin), the means over doubling bins of positions (dots, less noisy; band: min..max over seeds), each GAM's
+    receptive field dotted (curves: gamlib.analysis.tables.context_curves)."""
     fig, ax = plt.subplots(figsize=(8, 4.5))
     for (label, R), group in curves.groupby(["label", "receptive_field"], sort=False):
-        by_read = group.groupby("tokens_read")["loss"]
-        line, = ax.plot(by_read.mean().index, by_read.mean().values, label=f"{label} (n={group['seed'].nunique()})")
-        ax.fill_between(by_read.min().index, by_read.min().values, by_read.max().values, color=line.get_color(),
-                        alpha=0.2, lw=0)
+        by_read = group.groupby("tokens_read")["loss"].mean()
+        line, = ax.plot(by_read.index, by_read.values, lw=0.6, alpha=0.5)
+        binned = group.assign(bin=2 ** (group["tokens_read"].map(lambda t: int(t).bit_length()) - 1))
+        per_seed = binned.groupby(["bin", "seed"])["loss"].mean().groupby("bin")
+        centres = per_seed.mean().index * 1.4
+        ax.plot(centres, per_seed.mean().values, "o-", color=line.get_color(),
+                label=f"{label} (n={group['seed'].nunique()})")
+        ax.fill_between(centres, per_seed.min().values, per_seed.max().values, color=line.get_color(), alpha=0.2,
+                        lw=0)
         if R < group["tokens_read"].max():
             ax.axvline(R, color=line.get_color(), ls=":", lw=1)
     ax.set(xscale="log", xlabel="tokens read (position in the chunk + 1)", ylabel="validation loss (nats)",

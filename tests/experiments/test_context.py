@@ -58,8 +58,10 @@ def test_context_curves_and_table_from_records(tmp_path):
                         tmp_path / "cpu" / "context" / f"{model}-{variant}-seed{seed}.json")
     curves = context_curves(load_records(tmp_path))
     assert len(curves) == 2 * 2 * 4 and set(curves["tokens_read"]) == {1, 2, 3, 4}
-    table = context_table(curves, reads=(1, 2, 4)).set_index("model")
+    table = context_table(curves).set_index("model")
+    assert list(table.columns) == ["n", "receptive field R", "1 read", "2-3 read", "4 read", "gain past R"]
     assert table.loc["gam full", "n"] == 2 and table.loc["gam full", "4 read"] == "4.100 ± 0.141"
-    assert table.loc["gam full", "gain from R to 4"] == "0.000 ± 0.000"          # flat past its receptive field
-    assert table.loc["transformer sdpa", "gain from 4 to 4"] == "0.000 ± 0.000"  # sees the whole chunk
+    assert table.loc["gam full", "gain past R"] == "0.000 ± 0.000"           # flat past its receptive field
+    assert table.loc["transformer sdpa", "2-3 read"] == "4.350 ± 0.141"
+    assert table.loc["transformer sdpa", "gain past R"] == "— (sees the whole chunk)"
     assert context_curves(pd.DataFrame()).empty
