@@ -30,45 +30,45 @@ from pathlib import Path
 # `python scripts/publish.py --repo https://github.com/OWNER/REPO` writes REPO and BRANCH;
 # `python scripts/publish.py --sync` rewrites the cells after a change here, keeping their URL.
 # ---------------------------------------------------------------------------------------------
-SETUP_MARKER = "# Set-up: on Google Colab, install this project; elsewhere do nothing."
+SETUP_MARKER = "# Set-up: on Google Colab, install this project; anywhere, check that gamlib is installed."
 
 SETUP_TEMPLATE = '''{marker}
-# The same cell starts every notebook (source: gamlib/colab.py). It reads colab_results and
-# colab_mamba_kernels from the parameters cell above.
+# The same cell, collapsed, starts every notebook (source: gamlib/colab.py). On Colab it clones and installs
+# the project, then applies colab_results and colab_mamba_kernels; anywhere it checks that gamlib is installed.
 REPO = {repo}  # written by `python scripts/publish.py --repo <GitHub URL>`
 BRANCH = {branch}
+import importlib.util
 import sys
 
 if "google.colab" in sys.modules:
-    import importlib.util
     import os
     import subprocess
-    from pathlib import Path
 
     if not REPO:
         raise RuntimeError(
             "This copy of the notebooks does not name its repository yet. In a clone of the project run "
             "`python scripts/publish.py --repo https://github.com/OWNER/REPO`, push, and open the notebook "
             "from there (its 'Open in Colab' badge); or set REPO above to the git URL of a copy of the project.")
-    checkout = Path(os.environ.get("GAMLIB_CHECKOUT", "/content/" + REPO.rstrip("/").split("/")[-1].removesuffix(".git")))
-    if not (checkout / "pyproject.toml").exists():
-        subprocess.run(["git", "clone", "--quiet", "--depth", "1", "--branch", BRANCH, REPO, str(checkout)], check=True)
+    checkout = os.environ.get("GAMLIB_CHECKOUT", "/content/" + REPO.rstrip("/").split("/")[-1].removesuffix(".git"))
+    if not os.path.exists(os.path.join(checkout, "pyproject.toml")):
+        subprocess.run(["git", "clone", "--quiet", "--depth", "1", "--branch", BRANCH, REPO, checkout], check=True)
     if importlib.util.find_spec("gamlib") is None:  # a fresh runtime: install the project and its dependencies
-        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "-e", str(checkout)], check=True)
-        sys.path.insert(0, str(checkout))  # this running kernel does not read the new install's .pth file
+        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "-e", checkout], check=True)
+        sys.path.insert(0, checkout)  # this running kernel does not read the new install's .pth file
         importlib.invalidate_caches()
     from gamlib.colab import setup
 
-    setup(results=colab_results, mamba_kernels=colab_mamba_kernels)'''  # noqa: E501 (the cell's text, in every notebook)
+    setup(results=colab_results, mamba_kernels=colab_mamba_kernels)
+elif importlib.util.find_spec("gamlib") is None:
+    raise ModuleNotFoundError("gamlib is not installed: run `pip install -e .` in the repository root")'''  \
+    # noqa: E501 (the cell's text, in every notebook)
 
 UNPUBLISHED = None  # REPO before scripts/publish.py has run
 DEFAULT_BRANCH = "main"
 SETUP_PARAMETERS = ("colab_results", "colab_mamba_kernels")  # every parameters cell defines them, as these lines:
 SETUP_PARAMETER_LINES = (
-    "colab_results = None         # Colab only: None (the runtime's disk, lost when it ends) | \"drive\" (Google Drive)"
-    " | a folder",
-    "colab_mamba_kernels = False  # Colab only: True tries the official Mamba kernels (prebuilt wheels only);"
-    " else mambapy",
+    'colab_results: "Optional[str]" = None  # Colab only: None (runtime disk, lost at its end) | "drive" | a folder',
+    "colab_mamba_kernels: bool = False  # Colab only: True tries the official Mamba kernels' wheels; else mambapy",
 )
 
 

@@ -28,6 +28,7 @@ import sys
 from pathlib import Path
 
 from . import colab
+from .notebook_files import read_notebook, source_text, write_notebook
 from .paths import project_root
 
 BADGE_IMAGE = "https://colab.research.google.com/assets/colab-badge.svg"
@@ -53,20 +54,6 @@ def badge(repo: str, branch: str, notebook: str) -> str:
     return f"[![Open In Colab]({BADGE_IMAGE})]({url})"
 
 
-def read_notebook(path: Path) -> dict:
-    return json.loads(path.read_text(encoding="utf-8"))
-
-
-def write_notebook(path: Path, notebook: dict) -> None:
-    """The layout nbformat writes (indent 1, sorted keys, UTF-8, no final newline): committed bytes stay put."""
-    path.write_text(json.dumps(notebook, indent=1, ensure_ascii=False, sort_keys=True), encoding="utf-8")
-
-
-def source_of(cell: dict) -> str:
-    source = cell.get("source", "")
-    return "".join(source) if isinstance(source, list) else source
-
-
 def as_lines(text: str) -> list[str]:
     return text.splitlines(keepends=True)
 
@@ -74,7 +61,7 @@ def as_lines(text: str) -> list[str]:
 def setup_cell_index(notebook: dict) -> int | None:
     """Index of the cell whose source starts with gamlib.colab.SETUP_MARKER, or None."""
     found = [i for i, c in enumerate(notebook["cells"])
-             if c["cell_type"] == "code" and source_of(c).startswith(colab.SETUP_MARKER)]
+             if c["cell_type"] == "code" and source_text(c).startswith(colab.SETUP_MARKER)]
     if len(found) > 1:
         raise ValueError(f"{len(found)} set-up cells (cells {found}); a notebook has one")
     return found[0] if found else None
@@ -92,22 +79,24 @@ def notebook_repo(notebook: dict) -> tuple[str | None, str]:
     index = setup_cell_index(notebook)
     if index is None:
         return colab.UNPUBLISHED, colab.DEFAULT_BRANCH
-    return colab.parse_setup_cell(source_of(notebook["cells"][index]))
+    return colab.parse_setup_cell(source_text(notebook["cells"][index]))
 
 
 def put_setup_cell(notebook: dict, source: str) -> None:
-    """Replace the set-up cell's source (clearing its outputs), or insert one after the parameters cell."""
+    """Replace the set-up cell's source (clearing its outputs), or insert one after the parameters cell;
+    either way collapsed (JupyterLab's source_hidden): it is plumbing, not part of the lesson."""
     index = setup_cell_index(notebook)
     if index is not None:
         cell = notebook["cells"][index]
-        if source_of(cell) != source:
+        if source_text(cell) != source:
             cell["source"] = as_lines(source)
         if cell.get("outputs"):  # off Colab the cell prints nothing; outputs are from somewhere else
             cell.update(outputs=[], execution_count=None)
+        cell.setdefault("metadata", {})["jupyter"] = {"source_hidden": True}
         return
     after = parameters_index(notebook)
-    cell = {"cell_type": "code", "execution_count": None, "metadata": {"tags": []}, "outputs": [],
-            "source": as_lines(source)}
+    cell = {"cell_type": "code", "execution_count": None, "outputs": [], "source": as_lines(source),
+            "metadata": {"tags": [], "jupyter": {"source_hidden": True}}}
     if notebook.get("nbformat", 4) >= 4 and notebook.get("nbformat_minor", 0) >= 5:
         prefix = str(notebook["cells"][0].get("id", "cell")).rsplit("-", 1)[0]
         ids = {c.get("id") for c in notebook["cells"]}
@@ -119,13 +108,20 @@ def put_setup_cell(notebook: dict, source: str) -> None:
 def put_parameters(notebook: dict) -> None:
     """Append gamlib.colab.SETUP_PARAMETER_LINES that the parameters cell does not define yet."""
     cell = notebook["cells"][parameters_index(notebook)]
-    text = source_of(cell)
-    defined = {t.id for node in ast.parse(text).body if isinstance(node, ast.Assign)
-               for t in node.targets if isinstance(t, ast.Name)}
+    text = source_text(cell)
+    defined = declared_parameters(text)
     missing = [line for name, line in zip(colab.SETUP_PARAMETERS, colab.SETUP_PARAMETER_LINES, strict=True)
                if name not in defined]
     if missing:
         cell["source"] = as_lines(text.rstrip("\n") + "\n" + "\n".join(missing))
+
+
+def declared_parameters(text: str) -> set[str]:
+    """The names a parameters cell assigns, typed (`seed: int = 0`) or not."""
+    targets = [target for node in ast.parse(text).body
+               for target in (node.targets if isinstance(node, ast.Assign)
+                              else [node.target] if isinstance(node, ast.AnnAssign) else [])]
+    return {target.id for target in targets if isinstance(target, ast.Name)}
 
 
 def put_badge(notebook: dict, line: str | None) -> None:
@@ -133,7 +129,7 @@ def put_badge(notebook: dict, line: str | None) -> None:
     cell = notebook["cells"][0]
     if cell["cell_type"] != "markdown":
         raise ValueError("the first cell is not the Markdown title cell")
-    lines = source_of(cell).split("\n")
+    lines = source_text(cell).split("\n")
     kept = []
     for i, text in enumerate(lines):  # drop an earlier badge and the blank line written next to it
         if BADGE_LINE.match(text):
@@ -146,7 +142,7 @@ def put_badge(notebook: dict, line: str | None) -> None:
     if line is not None:  # title, blank line, badge, then the rest as it was
         kept[1:1] = ["", line] if len(kept) == 1 or kept[1] == "" else ["", line, ""]
     new = "\n".join(kept)
-    if new != source_of(cell):
+    if new != source_text(cell):
         cell["source"] = as_lines(new)
 
 

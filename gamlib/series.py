@@ -11,6 +11,9 @@ The preset and the notebook numbers are checked before any notebook runs. summar
 rewritten (atomically) after every notebook, so an interrupted run leaves the rows done so far,
 never an earlier run's summary. A notebook that fails, or cannot even be read, is reported as
 failed and the series goes on. The exit status is non-zero if any notebook failed.
+Every notebook that runs through is normalised (gamlib.notebook_files: no timestamps, run metadata or widget
+state), so an in-place run changes a committed notebook only where its sources or outputs change.
+`--log-output` prints each cell's output while it runs (long presets); kernels talk over IPC, not TCP.
 """
 from __future__ import annotations
 
@@ -18,19 +21,23 @@ import argparse
 import contextlib
 import csv
 import io
+import logging
 import os
 import sys
 import time
 from pathlib import Path
 
 import papermill
+from traitlets.config import Config
 
 from .checks import check_choice
 from .files import atomic_write_text
+from .notebook_files import normalise_file
 from .paths import project_root
 from .presets import PRESETS
 
 SUMMARY_FIELDS = ["notebook", "status", "seconds", "error"]
+KERNEL_CONFIG = Config({"KernelManager": {"transport": "ipc"}})  # local sockets: no unencrypted-TCP warning
 
 
 def check_only(only: list[str] | None) -> None:
@@ -75,7 +82,7 @@ def describe_error(exc: BaseException) -> str:
 
 def run_series(preset: str | None = None, output: Path | None = None, only: list[str] | None = None,
                seed: int | None = None, data_dir: str | None = None, folder: Path | None = None,
-               in_place: bool = False) -> list[dict]:
+               in_place: bool = False, log_output: bool = False) -> list[dict]:
     """Execute the notebooks; `in_place` overwrites them (the summary then goes to runs/in-place/).
 
     Figures: a batch run saves them beside its executed notebooks (<output>/figures/), so running the
@@ -97,9 +104,11 @@ def run_series(preset: str | None = None, output: Path | None = None, only: list
     summary: list[dict] = []
     write_summary(summary_path, summary)  # an earlier run's summary never outlives this run's start
     wanted = {"preset": preset, "seed": seed, "data_dir": data_dir}
+    if log_output:
+        show_cell_output()
     with kernel_environment(None if in_place else Path(output) / "figures"):
         for path in selected:
-            summary.append(run_one(path, output, folder, wanted))
+            summary.append(run_one(path, output, folder, wanted, log_output))
             write_summary(summary_path, summary)
             row = summary[-1]
             print(f"{path.name:<34} {row['status']:<7} {row['seconds']:7.1f} s  {row['error']}", flush=True)
@@ -109,18 +118,33 @@ def run_series(preset: str | None = None, output: Path | None = None, only: list
     return summary
 
 
-def run_one(path: Path, output: Path, folder: Path, wanted: dict) -> dict:
-    """Execute one notebook into `output`; its summary row (a failure is reported, never raised)."""
+def run_one(path: Path, output: Path, folder: Path, wanted: dict, log_output: bool = False) -> dict:
+    """Execute one notebook into `output`, normalised; its summary row (a failure is reported, never raised)."""
     start = time.perf_counter()
     status, error = "ok", ""
+    executed = output / path.name
     try:
         declared = papermill.inspect_notebook(str(path))  # raises for an unreadable notebook
         parameters = {k: v for k, v in wanted.items() if k in declared and v is not None}
-        papermill.execute_notebook(str(path), str(output / path.name), parameters=parameters,
-                                   cwd=str(folder), progress_bar=False, kernel_name="python3")
+        papermill.execute_notebook(str(path), str(executed), parameters=parameters, cwd=str(folder),
+                                   progress_bar=False, log_output=log_output, kernel_name="python3",
+                                   config=KERNEL_CONFIG)
     except Exception as exc:  # a failed or unreadable notebook is reported, the series goes on
         status, error = "failed", describe_error(exc)
+    if executed.exists() and status == "ok":
+        normalise_file(executed)
     return {"notebook": path.name, "status": status, "seconds": round(time.perf_counter() - start, 1), "error": error}
+
+
+def show_cell_output() -> None:
+    """Papermill's log_output goes to its logger: print that logger's messages on stdout as they come."""
+    logger = logging.getLogger("papermill")
+    if not any(getattr(handler, "gamlib_series", False) for handler in logger.handlers):
+        handler = logging.StreamHandler(sys.stdout)
+        handler.gamlib_series = True
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
 
 
 @contextlib.contextmanager
@@ -151,6 +175,7 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, default=None)
     parser.add_argument("--data-dir", default=None, help="local data folder (default: $GAMLIB_DATA_DIR)")
     parser.add_argument("--in-place", action="store_true", help="overwrite the notebooks with their executed copies")
+    parser.add_argument("--log-output", action="store_true", help="print each cell's output while it runs")
     args = parser.parse_args(argv)
     try:  # the same checks run_series makes, reported as usage errors before anything runs
         check_only(args.only)
@@ -159,7 +184,8 @@ def main(argv=None) -> int:
             raise ValueError("give either --output or --in-place, not both")
     except ValueError as exc:
         parser.error(str(exc))
-    summary = run_series(args.preset, args.output, args.only, args.seed, args.data_dir, in_place=args.in_place)
+    summary = run_series(args.preset, args.output, args.only, args.seed, args.data_dir, in_place=args.in_place,
+                         log_output=args.log_output)
     if not summary:
         print("no notebooks found", file=sys.stderr)
         return 1

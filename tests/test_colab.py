@@ -17,6 +17,7 @@ import types
 from contextlib import redirect_stdout
 from pathlib import Path
 
+import papermill
 import pytest
 
 from gamlib import colab, publish
@@ -58,13 +59,17 @@ def test_every_notebook_starts_with_the_one_setup_cell():
         # right after the parameters cell, before every other code cell
         assert "parameters" in nb[i - 1]["metadata"].get("tags", []), f"{path.name}: not right after `parameters`"
         assert all(c["cell_type"] != "code" for c in nb[: i - 1]), f"{path.name}: code before the set-up cell"
-        # never output-checked, and committed without outputs (it prints nothing off Colab)
-        assert "NBVAL_CHECK_OUTPUT" not in text and cell["outputs"] == [], f"{path.name}: set-up cell outputs"
-        # the parameters it reads are declared where papermill and a Colab user set them
-        declared = {t.id for node in ast.parse(source(nb[i - 1])).body if isinstance(node, ast.Assign)
-                    for t in node.targets if isinstance(t, ast.Name)}
+        # never output-checked, committed without outputs (it prints nothing off Colab), and collapsed
+        assert "nbval-check-output" not in cell["metadata"].get("tags", []) and cell["outputs"] == [], path.name
+        assert cell["metadata"].get("jupyter", {}).get("source_hidden") is True, f"{path.name}: set-up cell shown"
+        # the parameters it reads are declared where papermill and a Colab user set them, each typed and explained
+        declared = publish.declared_parameters(source(nb[i - 1]))
         assert set(colab.SETUP_PARAMETERS) <= declared, f"{path.name}: parameters cell lacks {colab.SETUP_PARAMETERS}"
         assert {"preset", "seed", "data_dir"} <= declared
+        inferred = papermill.inspect_notebook(str(path))
+        assert set(inferred) == declared, f"{path.name}: papermill does not see {declared - set(inferred)}"
+        untyped = [name for name, p in inferred.items() if p["inferred_type_name"] == "None" or not p["help"]]
+        assert not untyped, f"{path.name}: parameters without a type or a comment: {untyped}"
     assert len(named) == 1, f"the notebooks name different repositories: {named}"
     # README.md names the same repository (or says it is not published yet)
     (repo, branch), = named

@@ -5,6 +5,8 @@ Tiny notebooks are written into tmp_path; one test executes them for real with t
 (about a second each), the others replace papermill.execute_notebook with a recorder.
 """
 import csv
+import json
+import logging
 import os
 
 import nbformat
@@ -77,6 +79,21 @@ def test_runs_the_series_for_real_reporting_failed_and_unreadable_notebooks(fold
     assert lines[0].startswith("00_a.ipynb") and " ok " in lines[0]
     assert lines[2].startswith("02_c.ipynb") and "failed" in lines[2] and "NotJSONError" in lines[2]
     assert lines[-1].startswith("2/4 notebooks ok in ") and f"summary.csv in {output}" in lines[-1]
+
+
+def test_executed_notebooks_are_normalised_and_log_output_prints_cells_as_they_run(folder, tmp_path, capfd):
+    output = tmp_path / "out"
+    try:
+        series.run_series(preset="quick", output=output, folder=folder, only=["00"], log_output=True)
+    finally:
+        logger = logging.getLogger("papermill")
+        logger.handlers = [h for h in logger.handlers if not getattr(h, "gamlib_series", False)]
+    executed = json.loads((output / "00_a.ipynb").read_text(encoding="utf-8"))
+    assert "papermill" not in executed["metadata"]
+    assert not [key for cell in executed["cells"] for key in ("execution", "papermill") if key in cell["metadata"]]
+    out, err = capfd.readouterr()
+    assert "quick" in [line.strip() for line in out.splitlines()]  # the cell's output, logged while it ran
+    assert "without encryption" not in out + err                   # the kernel talks over IPC
 
 
 def test_summary_is_rewritten_after_each_notebook_and_survives_an_interrupt(folder, tmp_path, monkeypatch):
