@@ -41,6 +41,7 @@ from .analysis.tables import (context_curves, context_table, display_study_table
                               study_table, table1, table3)
 from .analysis.scorecard import (CLAIMS, LINEAR_EXPONENT, SPEED_MARGIN, VERDICTS, committed_records, forest_rows,
                                  scorecard, scorecard_markdown)
+from .exercises import check_answer
 from .probes.gates import TOKEN_TYPES, gate_summary, gate_values, gates_by_token_type
 from .probes.receptive_field import changed_positions, memory_reach, receptive_field
 from .probes.recall import (MQAR, RecallTask, accuracy_by_competitors, accuracy_by_distance,
@@ -68,6 +69,7 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "check_answer",
     # models
     "DEFAULT_VARIANTS", "GAM_VARIANTS", "GAMConfig", "LMConfig", "MambaConfig", "ModelConfig", "TransformerConfig",
     "ContextMemory", "GAM_Model", "AssociativeMemory", "GAMBlock", "GAMModel", "GatedFusion", "LocalPathway",

@@ -60,3 +60,55 @@ def test_each_main_path_reads_in_about_twenty_minutes():
     assert over == OVER_BUDGET, (f"over the budget of {notebook_files.WORD_BUDGET} words and "
                                  f"{notebook_files.CODE_BUDGET} code lines before the Appendix: {sorted(over)}; "
                                  f"listed as over: {sorted(OVER_BUDGET)} ({report})")
+
+
+# Numbers in prose come from cells: each must appear, at the precision the prose gives it, in the notebook's
+# outputs, in the paper's reported tables, or among the presets' definitions (K = 3, 512 wide, ...).
+NUMBER = re.compile(r"(?<![\w.§/#-])(\d{1,3}(?:,\d{3})+|\d+(?:\.\d+)?)(?![\w.]*\d)")
+NOT_PROSE = [r"\]\([^)]*\)", r"`[^`]*`", r"\$\$.+?\$\$", r"\$[^$\n]+\$", r"arXiv:\s*\d+\.\d+", r"https?://\S+",
+             r"^#+\s*\d+[a-z]?\.", r"\b\d{2}_\w+", r"§\s*\d+(\.\d+)?", r"\b(19|20)\d{2}\b",
+             r"\b[Nn]otebooks? \d+(\s*(,|and|or|to|-)\s*\d+)*", r"\b(Table|Figure|Exercise|section)s? \d+", r"\[\d+ ·"]
+SMALL_COUNTS = {str(i) for i in range(11)}  # "two pathways", "5 epochs", "3 seeds": counting words, not measurements
+UNSOURCED = {"01", "02", "03", "04", "05", "07", "09", "11"}  # issue 21: prose numbers being moved into cells
+
+
+def prose_numbers(text: str) -> list[str]:
+    for pattern in NOT_PROSE:
+        text = re.sub(pattern, " ", text, flags=re.MULTILINE | re.DOTALL)
+    return [m.group(1) for m in NUMBER.finditer(text)]
+
+
+def number_sources(notebook: dict) -> list[float]:
+    """Every number the notebook's outputs print, the paper reports, or a preset defines."""
+    from gamlib.analysis import paper
+    from gamlib.presets import PRESETS
+    texts = [repr(p) for p in PRESETS.values()]
+    texts += [str(v) for table in (paper.PAPER_TABLE1, paper.PAPER_TABLE2, paper.PAPER_TABLE3)
+              for v in table.to_numpy().ravel()]
+    for cell in notebook["cells"]:
+        for output in cell.get("outputs", []):
+            texts.append("".join(output.get("text", "")))
+            texts += ["".join(output.get("data", {}).get(mime, "")) for mime in ("text/plain", "text/html")]
+    return [float(n) for n in re.findall(r"\d+(?:\.\d+)?", " ".join(texts).replace(",", "").replace("_", ""))]
+
+
+def sourced(number: str, sources: list[float]) -> bool:
+    """True when some source, rounded to the decimals `number` shows, equals it."""
+    if number in SMALL_COUNTS:
+        return True
+    decimals = len(number.split(".")[1]) if "." in number else 0
+    value = float(number.replace(",", ""))
+    return any(round(source, decimals) == value for source in sources)
+
+
+def test_numbers_in_prose_come_from_cells():
+    unsourced = {}
+    for path in NOTEBOOKS:
+        notebook = notebook_files.read_notebook(path)
+        sources = number_sources(notebook)
+        found = [n for cell in notebook["cells"] if cell["cell_type"] == "markdown"
+                 for n in prose_numbers(notebook_files.source_text(cell)) if not sourced(n, sources)]
+        if found:
+            unsourced[path.name[:2]] = found
+    assert set(unsourced) == UNSOURCED, (f"numbers typed in prose that no output, paper table or preset gives: "
+                                         f"{unsourced}; listed as unsourced: {sorted(UNSOURCED)}")

@@ -308,7 +308,7 @@ def plot_forest(rows: pd.DataFrame):
 
 # ---- the GAM block as a diagram (notebook 00) ----------------------------------------------------
 
-BLOCK_COLORS = {"io": "white", "norm": "#e8e8e8", "local": "#cfe2f3", "gate": "#d9ead3",
+BLOCK_COLORS = {"io": "white", "todo": "#f4f4f4", "norm": "#e8e8e8", "local": "#cfe2f3", "gate": "#d9ead3",
                 "global": "#fce5cd", "ffn": "#e6d5ee"}
 
 
@@ -338,11 +338,12 @@ def _draw_arrow(ax, *points, label=None):
         ax.text((x0 + x1) / 2 + 0.12, (y0 + y1) / 2 + 0.08, label, fontsize=8, style="italic")
 
 
-def draw_gam_block():
+def draw_gam_block(built=None, title: str | None = None):
     """The GAM block as boxes and arrows, each box labelled with the GAMBlock attribute that computes it.
 
-    Returns (figure, names of the GAMBlock modules drawn), so a notebook can check the picture against
-    the code (notebook 00 asserts the names equal the block's modules).
+    built: the modules to colour (e.g. {"local"} after notebook 02); the others are drawn grey, as parts
+    still to come. None colours them all. Returns (figure, names of the GAMBlock modules drawn), so a
+    notebook can check the picture against the code (notebook 00 asserts the names equal the block's modules).
     """
     fig, ax = plt.subplots(figsize=(8, 9.5))
     LOCAL, MID, GLOBAL, SKIP1, SKIP2 = 1.3, 4.8, 8.3, 10.4, 7.6   # x of the columns
@@ -356,18 +357,22 @@ def draw_gam_block():
         (MID, 3.3, "FFN: Linear(C, 4C), GELU,\nLinear(4C, C), Dropout", "ffn", "ffn"),
         (MID, 0.9, "output   (B, T, C)", "io", None),
     ]
+    modules = [module for *_, module in boxes if module]
+    unknown = set(built or ()) - set(modules)
+    if unknown:
+        raise ValueError(f"draw_gam_block: no module {sorted(unknown)} in the block; its modules: {modules}")
     for x, y, text, color, module in boxes:
-        _draw_box(ax, x, y, text, color, module)
+        _draw_box(ax, x, y, text, color if built is None or module is None or module in built else "todo", module)
     for x, y, symbol in [(LOCAL, 8.2, "×"), (GLOBAL, 8.2, "×"), (MID, 7.0, "+"), (MID, 5.9, "+"), (MID, 2.0, "+")]:
         _draw_op(ax, x, y, symbol)
     _draw_arrow(ax, (MID, 12.55), (MID, 12.25))
     _draw_arrow(ax, (MID, 11.35), (MID, 10.45), label="h")
     _draw_arrow(ax, (MID, 10.9), (LOCAL, 10.9), (LOCAL, 10.45))
     _draw_arrow(ax, (MID, 10.9), (GLOBAL, 10.9), (GLOBAL, 10.45))
-    _draw_arrow(ax, (LOCAL, 9.55), (LOCAL, 8.45), label="local")
-    _draw_arrow(ax, (GLOBAL, 9.55), (GLOBAL, 8.45), label="global")
-    _draw_arrow(ax, (MID - 0.6, 9.55), (MID - 0.6, 8.2), (LOCAL + 0.25, 8.2), label="σ(g$_l$)")
-    _draw_arrow(ax, (MID + 0.6, 9.55), (MID + 0.6, 8.2), (GLOBAL - 0.25, 8.2), label="σ(g$_g$)")
+    _draw_arrow(ax, (LOCAL, 9.55), (LOCAL, 8.45), label="$\\ell$")
+    _draw_arrow(ax, (GLOBAL, 9.55), (GLOBAL, 8.45), label="$m$")
+    _draw_arrow(ax, (MID - 0.6, 9.55), (MID - 0.6, 8.2), (LOCAL + 0.25, 8.2), label="$g^{\\ell}$")
+    _draw_arrow(ax, (MID + 0.6, 9.55), (MID + 0.6, 8.2), (GLOBAL - 0.25, 8.2), label="$g^{m}$")
     _draw_arrow(ax, (LOCAL, 7.95), (LOCAL, 7.0), (MID - 0.25, 7.0))
     _draw_arrow(ax, (GLOBAL, 7.95), (GLOBAL, 7.0), (MID + 0.25, 7.0))
     _draw_arrow(ax, (MID, 6.75), (MID, 6.15), label="fused")
@@ -381,5 +386,5 @@ def draw_gam_block():
     ax.set_ylim(0.3, 13.6)
     ax.set_aspect("equal")
     ax.axis("off")
-    ax.set_title("One GAM block (arXiv:2509.00605), as gamlib.GAMBlock computes it", fontsize=10)
-    return fig, [module for *_, module in boxes if module]
+    ax.set_title(title or "One GAM block (arXiv:2509.00605), as gamlib.GAMBlock computes it", fontsize=10)
+    return fig, modules

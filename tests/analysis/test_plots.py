@@ -25,6 +25,18 @@ def test_the_block_diagram_draws_every_module_of_a_gam_block_once():
     plt.close(fig)
 
 
+def test_the_block_diagram_greys_the_parts_not_built_yet_and_names_an_unknown_one():
+    from matplotlib.colors import to_hex
+
+    from gamlib.analysis.plots import BLOCK_COLORS
+    fig, _ = draw_gam_block(built={"local"})
+    faces = [to_hex(patch.get_facecolor()) for patch in fig.axes[0].patches if patch.get_width() > 1]
+    assert faces.count(BLOCK_COLORS["local"]) == 1 and faces.count(BLOCK_COLORS["todo"]) == 5
+    plt.close(fig)
+    with pytest.raises(ValueError, match=r"no module \['conv'\].*'local'"):
+        draw_gam_block(built={"conv"})
+
+
 def _lines(ax, prefix):
     return [line for line in ax.get_lines() if line.get_label().startswith(prefix)]
 
