@@ -6,22 +6,38 @@
 VENV       ?= .venv
 PYTHON     ?= python3
 PY         := $(VENV)/bin/python
-# Pinned first so that the installed build (the CPU wheel here) satisfies pyproject's torch range;
-# on a CUDA machine, e.g. `make run TORCH_SPEC=torch`.
-TORCH_SPEC ?= torch==2.13.0
+# Pinned first so that the installed build satisfies pyproject's torch range. On the public index a plain
+# `torch` is the multi-GB CUDA build; a CPU-only machine can ask PyTorch's CPU index instead:
+#   make install TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
+# On a CUDA machine, e.g. `make install TORCH_SPEC=torch`.
+TORCH_SPEC      ?= torch==2.13.0
+TORCH_INDEX_URL ?=
+# The versions the committed outputs were made with (`make install CONSTRAINTS=` for the newest allowed).
+CONSTRAINTS     ?= constraints.txt
 PRESET     ?=
 # Local copies of the datasets, when this checkout sits beside them; otherwise the hub is used.
 export GAMLIB_DATA_DIR ?= $(abspath $(wildcard ../shared/data))
 export PYTHONUNBUFFERED = 1
 
-.PHONY: install run test test-fast lint lab browser-check gpu-check gpu-session offline-bundle study clean
+.PHONY: install install-cuda constraints run test test-fast lint lab browser-check gpu-check gpu-session offline-bundle study clean
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml $(CONSTRAINTS)
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet "$(TORCH_SPEC)"
-	$(PY) -m pip install --quiet -e ".[dev,lab]"
+	$(PY) -m pip install --quiet "$(TORCH_SPEC)" $(if $(TORCH_INDEX_URL),--index-url $(TORCH_INDEX_URL))
+	$(PY) -m pip install --quiet -e ".[dev,lab]" $(if $(CONSTRAINTS),-c $(CONSTRAINTS))
 	touch $@
+
+# The official Mamba kernels (CUDA machines only), built against the torch already installed: without build
+# isolation, or pip builds them against another torch and they fail to import ("undefined symbol").
+install-cuda: install
+	$(PY) -m pip install --quiet packaging ninja wheel
+	$(PY) -m pip install --no-build-isolation "mamba-ssm>=2" "causal-conv1d>=1.2"
+
+# Write constraints.txt again from this environment (after an upgrade, once the notebooks are re-executed).
+constraints: install
+	{ sed -n '/^#/p' constraints.txt; $(PY) -m pip freeze --exclude-editable | grep -v '^#' | grep -iv '^torch=='; } \
+		> constraints.txt.new && mv constraints.txt.new constraints.txt
 
 install: $(VENV)/.installed
 
