@@ -131,7 +131,7 @@ def test_without_explicit_folder_checkout_data_then_hub(monkeypatch):
     served = []
     monkeypatch.setattr(gamlib.data.sources, "load_hub_rows",
                         lambda source, split, max_rows: served.append(split) or ["a b"])
-    assert load_rows("tinystories", "validation") == (["a b"], "hub:roneneldan/TinyStories/default")
+    assert load_rows("tinystories", "validation") == (["a b"], "hub:roneneldan/TinyStories/default@f54c09f")
 
     def offline(*args):
         raise ConnectionError("hub unreachable")
@@ -142,6 +142,35 @@ def test_without_explicit_folder_checkout_data_then_hub(monkeypatch):
     text = str(error.value)
     assert f"{project_root() / 'data' / 'tinystories' / 'train.txt'}" in text
     assert "ConnectionError: hub unreachable" in text and "GAMLIB_DATA_DIR" in text
+
+
+def hub_like_folder(folder, config, rows_per_split=12):
+    """A dataset repository laid out as the hub's (parquet files and a README naming the config), read by the
+    real `datasets.load_dataset` offline: the code path a user without local copies runs."""
+    import pandas as pd
+
+    card = ["---", "configs:", f"- config_name: {config or 'default'}", "  data_files:"]
+    for split in ("train", "validation"):
+        (folder / (config or "data")).mkdir(parents=True, exist_ok=True)
+        pd.DataFrame({"text": [f"{split} row {i}" for i in range(rows_per_split)]}).to_parquet(
+            folder / (config or "data") / f"{split}-00000-of-00001.parquet")
+        card += [f"  - split: {split}", f"    path: {config or 'data'}/{split}-*"]
+    (folder / "README.md").write_text("\n".join(card + ["---", ""]), encoding="utf-8")
+    return folder
+
+
+@pytest.mark.parametrize("dataset", ["wikitext2", "tinystories"])
+def test_the_hub_is_streamed_at_the_pinned_revision_and_only_the_rows_asked_for_are_read(dataset, tmp_path,
+                                                                                          monkeypatch):
+    from dataclasses import replace
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("HF_HOME", str(tmp_path / "hf"))
+    source = gamlib.data.sources.DATASETS[dataset]
+    assert re.fullmatch(r"[0-9a-f]{40}", source.hub_revision)
+    assert source.hub_path in ("Salesforce/wikitext", "roneneldan/TinyStories")  # the canonical ids
+    local = replace(source, hub_path=str(hub_like_folder(tmp_path / "repo", source.hub_name)))
+    assert gamlib.data.sources.load_hub_rows(local, "validation", 5) == [f"validation row {i}" for i in range(5)]
+    assert len(gamlib.data.sources.load_hub_rows(local, "train", None)) == 12
 
 
 def test_rows_hash_sees_every_character_and_row_boundary():

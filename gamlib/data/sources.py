@@ -1,9 +1,13 @@
 """Where the text comes from: a local folder laid out like `shared/data`, else the Hugging Face hub.
 
     wikitext2    local: wikitext-2-v1/{train,validation,test}.txt   (one row per line)
-                 hub:   wikitext / wikitext-2-raw-v1
+                 hub:   Salesforce/wikitext, config wikitext-2-raw-v1, at a pinned revision
     tinystories  local: tinystories/{train,validation}.txt           (stories split at <|endoftext|>)
-                 hub:   roneneldan/TinyStories
+                 hub:   roneneldan/TinyStories, at a pinned revision
+
+From the hub a split is streamed and only the rows asked for are read (`take(max_rows)`): 50k of TinyStories'
+2.1M rows never download or convert the rest. A pinned revision (a commit of the dataset's repository) means
+the same rows whenever they are read.
 
 A folder given explicitly, as the argument `data_dir` or
 else the environment variable GAMLIB_DATA_DIR, is the only place looked at, and an error names the
@@ -27,12 +31,15 @@ class DatasetSource:
     local_format: str            # "lines" (a row per line) or "stories" (rows split at separator lines)
     hub_path: str
     hub_name: str | None
+    hub_revision: str            # the dataset repository's commit: the rows read never change under us
     title: str
 
 
 DATASETS = {
-    "wikitext2": DatasetSource("wikitext-2-v1", "lines", "wikitext", "wikitext-2-raw-v1", "WikiText-2"),
-    "tinystories": DatasetSource("tinystories", "stories", "roneneldan/TinyStories", None, "TinyStories"),
+    "wikitext2": DatasetSource("wikitext-2-v1", "lines", "Salesforce/wikitext", "wikitext-2-raw-v1",
+                               "b08601e04326c79dfdd32d625aee71d232d685c3", "WikiText-2"),
+    "tinystories": DatasetSource("tinystories", "stories", "roneneldan/TinyStories", None,
+                                 "f54c09fd23315a6f9c86f9dc80f725de7d8f9c64", "TinyStories"),
 }
 SPLITS = ("train", "validation", "test")
 
@@ -123,11 +130,12 @@ def load_rows(dataset: str, split: str, data_dir=None, max_rows: int | None = No
             f"{source.local_folder}/{split}.txt (e.g. export GAMLIB_DATA_DIR=../shared/data), "
             f"or run where the hub is reachable (unset HF_HUB_OFFLINE)."
         ) from error
-    return rows, f"hub:{source.hub_path}/{source.hub_name or 'default'}"
+    return rows, f"hub:{source.hub_path}/{source.hub_name or 'default'}@{source.hub_revision[:7]}"
 
 
 def load_hub_rows(source: DatasetSource, split: str, max_rows: int | None) -> list[str]:
+    """The first max_rows rows (all when None) of a split, streamed from the hub at the pinned revision."""
     from datasets import load_dataset  # slow to import, and only needed without local copies
 
-    hub_split = f"{split}[:{max_rows}]" if max_rows else split
-    return list(load_dataset(source.hub_path, source.hub_name, split=hub_split)["text"])
+    rows = load_dataset(source.hub_path, source.hub_name, split=split, revision=source.hub_revision, streaming=True)
+    return [row["text"] for row in (rows.take(max_rows) if max_rows else rows)]
