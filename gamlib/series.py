@@ -86,8 +86,8 @@ def run_series(preset: str | None = None, output: Path | None = None, only: list
     """Execute the notebooks; `in_place` overwrites them (the summary then goes to runs/in-place/).
 
     Figures: a batch run saves them beside its executed notebooks (<output>/figures/), so running the
-    series never rewrites the committed figures/; only an in-place run (re-executing the committed
-    notebooks on purpose) updates figures/. A GAMLIB_FIGURES_DIR you set yourself wins.
+    series never rewrites the checkout's figures/ (git-ignored PNGs; the notebooks embed theirs); only an in-place run
+    (re-executing the committed notebooks on purpose) updates figures/. A GAMLIB_FIGURES_DIR you set yourself wins.
 
     Raises ValueError before any notebook runs for an unknown preset, an empty `only`
     (None means every notebook) or a notebook number that does not exist.

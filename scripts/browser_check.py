@@ -79,12 +79,12 @@ def parse_args():
     parser.add_argument("--option", help="option label to choose, or text to type (default for a "
                                          "<select>: the first option that is not selected)")
     parser.add_argument("--key", default="ArrowRight", help="key pressed on other controls (default: %(default)s)")
-    parser.add_argument("--before", type=Path, default=REPO_ROOT / "figures/browser_check_before.png")
-    parser.add_argument("--after", type=Path, default=REPO_ROOT / "figures/browser_check_after.png")
+    parser.add_argument("--before", type=Path, default=REPO_ROOT / "runs/browser-check/before.png")
+    parser.add_argument("--after", type=Path, default=REPO_ROOT / "runs/browser-check/after.png")
     parser.add_argument("--then-option", default="heatmap: tokens × channels",
                         help="after the first move, choose this option in the first dropdown of the cell that "
                              "offers it; the output must change again ('' = no second move; default: %(default)s)")
-    parser.add_argument("--then-screenshot", type=Path, default=REPO_ROOT / "figures/browser_check_heatmap.png",
+    parser.add_argument("--then-screenshot", type=Path, default=REPO_ROOT / "runs/browser-check/heatmap.png",
                         help="screenshot after the second move (default: %(default)s)")
     parser.add_argument("--timeout", type=float, default=600,
                         help="seconds for start-up and Run All (default: %(default)s)")
