@@ -1,14 +1,18 @@
 """The gate explorer: what a trained GAM's gates and memory slots do, token by token and channel by channel.
 
     GateExplorer(model, tokenizer, samples)   ipywidgets: text box, sample picker, layer, view and display
-                                              selectors, a channel picker, coloured tokens and a chart
+                                              selectors, a channel picker, coloured tokens and a chart;
+                                              `model` may be {name: model}, e.g. trained and untrained,
+                                              with a picker to switch between them
     gate_figure(trace, layer)                 token x channel heatmaps of one layer (static, for GitHub,
                                               where widgets do not render)
     channel_figure(trace, view, picks)        strips of tokens, each coloured by one channel or the mean
 
-Views (VIEWS), what is shown: the local gate, the global gate, their difference, and the memory-slot
-weights. Displays (DISPLAYS), how: each token coloured by the mean over channels (for the slots: the
-largest slot weight), a token x channel heatmap, or each token coloured by one channel (or slot).
+Views (VIEWS), what is shown: the local gate, the global gate, their difference, each gate centred per
+channel (minus that channel's mean over the text: a channel's fixed offset, set by its bias, hides how
+it moves from token to token), and the memory-slot weights. Displays (DISPLAYS), how: each token coloured
+by the mean over channels (for the slots: the largest slot weight), a token x channel heatmap, or each token
+coloured by one channel (or slot).
 """
 from __future__ import annotations
 
@@ -25,7 +29,9 @@ from matplotlib.colors import Normalize, to_hex
 
 from .probes.gates import GateTrace, gate_values
 
-VIEWS = ("local gate", "global gate", "local - global", "top memory slots")
+CENTRED = ", centred per channel"
+VIEWS = ("local gate", "global gate", "local - global", f"local gate{CENTRED}", f"global gate{CENTRED}",
+         "top memory slots")
 HEATMAP, ONE_CHANNEL = "heatmap: tokens × channels", "one channel"
 DISPLAYS = ("channel mean", HEATMAP, ONE_CHANNEL)
 FONT = 9      # points: every label of the figures
@@ -79,6 +85,14 @@ def _view_data(trace: GateTrace, layer: int, view: str, channel: int | None = No
         diff = trace.local_gate[layer] - trace.global_gate[layer]  # (T, C)
         data = ViewData(diff, diff.mean(-1), "RdBu_r", -1.0, 1.0, "local gate - global gate\n(above 0: more local)",
                         "mean over channels of local - global", "channel")
+    elif view.endswith(CENTRED):
+        gate = (trace.local_gate if view.startswith("local") else trace.global_gate)[layer]  # (T, C)
+        centred = gate - gate.mean(0)                                                     # each channel's mean: 0
+        reach = max(float(centred.abs().max()), 1e-6)
+        name = view.removesuffix(CENTRED)
+        data = ViewData(centred, centred.mean(-1), "RdBu_r", -reach, reach,
+                        f"{name} - its channel's mean\n(over this text; above 0: more open here)",
+                        f"mean over channels of the centred {name}", "channel")
     else:
         gate = (trace.local_gate if view == "local gate" else trace.global_gate)[layer]  # (T, C)
         data = ViewData(gate, gate.mean(-1), "viridis", 0.0, 1.0, f"{view}\n(0 = pathway shut, 1 = fully open)",
@@ -179,7 +193,7 @@ def draw_view(fig, trace: GateTrace, layer: int, view: str, stretch: bool = Fals
     step = _token_axis(bars, trace.labels(), 0.7 * fig.get_figwidth())
     bars.set_xlim(-0.6, T - 0.4)
     headroom = 1.15 if data.top_slots is not None else 1  # room for the slot numbers above the bars
-    bars.set_ylim(fixed.vmin if view == "local - global" else 0, fixed.vmax * headroom)
+    bars.set_ylim(fixed.vmin if fixed.cmap == "RdBu_r" else 0, fixed.vmax * headroom)
     bars.axhline(0, color="0.3", linewidth=0.6)
     bars.set_ylabel(data.token_label, fontsize=FONT)
     if data.top_slots is not None:  # the heaviest slot of each labelled token
@@ -250,9 +264,18 @@ class GateExplorer:
     def __init__(self, model, tokenizer, samples: dict[str, str]):
         if not samples:
             raise ValueError("samples must hold at least one text to show first")
+        self.models = model if isinstance(model, dict) else {"model": model}
+        shapes = {(m.config.n_layer, m.config.n_embd, m.config.block_size, m.config.gated)
+                  for m in self.models.values()}
+        if not self.models or len(shapes) != 1:
+            raise ValueError("GateExplorer compares models of one shape (layers, width, block size, gated or not); "
+                             f"got {len(shapes)} shapes for {list(self.models)}")
+        model = next(iter(self.models.values()))
         self.model, self.tokenizer, self.samples = model, tokenizer, samples
         self.block_size = model.config.block_size
         n_layer = model.config.n_layer
+        self.which = widgets.Dropdown(options=list(self.models), description="model",
+                                      layout=widgets.Layout(display="flex" if len(self.models) > 1 else "none"))
         self.sample = widgets.Dropdown(options=list(samples), description="sample")
         self.layer = widgets.Dropdown(options=[(f"layer {i + 1}", i) for i in range(n_layer)], description="layer")
         views = VIEWS if model.config.gated else ("top memory slots",)
@@ -266,14 +289,20 @@ class GateExplorer:
         self.note = widgets.HTML()
         self.tokens = widgets.HTML()
         self.plot = widgets.Output()
-        self.widget = widgets.VBox([widgets.HBox([self.sample, self.layer, self.view]),
+        self.widget = widgets.VBox([widgets.HBox([self.which, self.sample, self.layer, self.view]),
                                     widgets.HBox([self.show, self.channel]),
                                     widgets.HBox([self.text, self.stretch]),
                                     self.note, self.tokens, self.plot])
         self.sample.observe(lambda change: setattr(self.text, "value", samples[change["new"]]), names="value")
         self.text.observe(lambda change: self.update_trace(), names="value")
+        self.which.observe(lambda change: self.use_model(change["new"]), names="value")
         for control in (self.layer, self.view, self.show, self.channel, self.stretch):
             control.observe(lambda change: self.render(), names="value")
+        self.update_trace()
+
+    def use_model(self, name: str) -> None:
+        """Show `name`'s gates for the same text, layer and view."""
+        self.model = self.models[name]
         self.update_trace()
 
     def update_trace(self) -> None:

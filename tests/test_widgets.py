@@ -69,6 +69,39 @@ def test_heatmap_and_one_channel_views(tokenizer, tiny):
     plt.close("all")
 
 
+def test_centred_views_show_each_channel_around_its_own_mean(tokenizer, tiny):
+    from gamlib.widgets import view_data
+
+    trace = gate_values(build_model("gam", "full", **tiny), "the cat sat on the mat .", tokenizer)
+    for name, gate in (("local gate", trace.local_gate), ("global gate", trace.global_gate)):
+        data = view_data(trace, 1, f"{name}, centred per channel")
+        torch.testing.assert_close(data.values, gate[1] - gate[1].mean(0))
+        torch.testing.assert_close(data.values.mean(0), torch.zeros(tiny["n_embd"]), atol=1e-6, rtol=0)
+        assert data.vmin == -data.vmax == -float(data.values.abs().max()) and data.cmap == "RdBu_r"
+
+
+def test_the_explorer_switches_between_models_keeping_the_text_and_view(tokenizer, tiny):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from gamlib.widgets import GateExplorer
+
+    torch.manual_seed(0)
+    models = {"trained": build_model("gam", "full", **tiny), "untrained": build_model("gam", "full", **tiny)}
+    explorer = GateExplorer(models, tokenizer, {"cat": "the cat sat on the mat ."})
+    assert explorer.which.layout.display == "flex" and explorer.model is models["trained"]
+    explorer.view.value = "global gate"
+    before = explorer.tokens.value
+    explorer.which.value = "untrained"
+    assert explorer.model is models["untrained"] and explorer.tokens.value != before
+    assert explorer.view.value == "global gate" and explorer.text.value == "the cat sat on the mat ."
+    assert GateExplorer(models["trained"], tokenizer, {"cat": "a"}).which.layout.display == "none"
+    with pytest.raises(ValueError, match="one shape"):
+        GateExplorer({**models, "wide": build_model("gam", "full", **{**tiny, "n_embd": 32})}, tokenizer, {"c": "a"})
+    plt.close("all")
+
+
 def test_text_without_tokens_clears_the_explorer_and_says_so(tokenizer, tiny):
     import matplotlib
     matplotlib.use("Agg")
