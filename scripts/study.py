@@ -7,6 +7,7 @@ estimate first, a progress bar over runs with an ETA, and a summary table at the
     python scripts/study.py --preset cpu --summary        # Tables 1 and 3 from the records there are
     python scripts/study.py --preset paper --only table1 --datasets wikitext2 --models gam:full --seeds 0 1 2
     python scripts/study.py --preset paper --compile      # train through torch.compile (long CUDA runs)
+    python scripts/study.py --preset paper --wandb-project gam   # also log the runs trained to Weights & Biases
     python scripts/study.py --recount                     # count the estimate's bytes per token again
 
 What runs is the study plan (gamlib.plan): Table 1 (the preset's Table 1 models on WikiText-2 and TinyStories,
@@ -87,6 +88,9 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--save-every", type=int, default=500, help="also save the training state every N steps")
     p.add_argument("--compile", action="store_true",
                    help="train through torch.compile (for long CUDA runs; compiling takes minutes; off by default)")
+    p.add_argument("--wandb-project", default=None, metavar="PROJECT",
+                   help="log each run trained to this Weights & Biases project (pip install wandb), one W&B run per "
+                        "run, resumed with it; finished records are still reused")
     p.add_argument("--lr-sweep", type=float, nargs="+", default=None, metavar="LR",
                    help="instead of the tables: train the first seed of each Table 1 model (or of --models) on "
                         "WikiText-2 at these learning rates, beside the preset's own lr; records go to "
@@ -157,11 +161,12 @@ def main(argv=None) -> int:
     started = time.perf_counter()
     try:
         if args.lr_sweep:
-            train_runs(preset, runs, args.results, args.data_dir, args.save_every, seconds, args.compile)
+            train_runs(preset, runs, args.results, args.data_dir, args.save_every, seconds, args.compile,
+                       args.wandb_project)
             print_lr_sweep(preset, args.results)
             return 0
         run_study(preset, runs, tables, args.results, args.data_dir, args.save_every, seconds,
-                  benchmark=not args.no_benchmark, compile=args.compile)
+                  benchmark=not args.no_benchmark, compile=args.compile, wandb_project=args.wandb_project)
     except KeyboardInterrupt:
         print("\ninterrupted: run the same command again to resume (finished runs are reused, the interrupted "
               "one continues from its last saved state)", file=sys.stderr)

@@ -9,9 +9,10 @@ import re
 
 import pytest
 import torch
+from tokenizers import Tokenizer
 
 import gamlib.data.sources
-from gamlib.data import chunk, load_lm_data, load_rows, read_local_rows, rows_sha256
+from gamlib.data import chunk, load_lm_data, load_rows, read_local_rows, rows_sha256, tokenizer_sha256
 from gamlib.paths import project_root
 
 SYLLABLES = "ka lo mi nu ra se ti vo ba de fi go hu je ly pa qu so we zy".split()
@@ -234,3 +235,27 @@ def test_binary_split_names_the_file(tmp_path):
     path.write_bytes(b"fine\n\x89PNG\r\n\x1a\n\x00\xff")
     with pytest.raises(ValueError, match=re.escape(f"{path} is not UTF-8 text")):
         read_local_rows(path, "lines")
+
+
+def test_tokenizer_hash_is_of_its_content_not_of_how_the_library_writes_it(tokenizer):
+    """tokenizers 0.19 writes a merge as "t h", later versions as ["t", "h"]: the same tokenizer, the same hash."""
+    original = json.loads(tokenizer.to_str())
+    model = original["model"]
+    assert model["merges"] and all(isinstance(merge, list) for merge in model["merges"])
+    old_format = {**original, "model": {**model, "vocab": dict(reversed(model["vocab"].items())),
+                                        "merges": [" ".join(pair) for pair in model["merges"]]}}
+    expected = tokenizer_sha256(tokenizer)
+    assert tokenizer_sha256(old_format) == tokenizer_sha256(original) == expected
+    assert tokenizer_sha256(Tokenizer.from_str(json.dumps(old_format))) == expected
+    assert tokenizer_sha256(Tokenizer.from_str(tokenizer.to_str(pretty=True))) == expected
+    # What the tokenizer does differs: so does the hash.
+    merges, vocab = model["merges"], dict(model["vocab"])
+    first, second = sorted(vocab, key=vocab.get)[-2:]
+    vocab[first], vocab[second] = vocab[second], vocab[first]
+    changed = [{"merges": merges[:-1]}, {"merges": [merges[1], merges[0], *merges[2:]]}, {"vocab": vocab},
+               {"unk_token": "[PAD]"}]
+    hashes = {tokenizer_sha256({**original, "model": {**model, **change}}) for change in changed}
+    assert len(hashes) == len(changed) and expected not in hashes
+    assert tokenizer_sha256({**original, "pre_tokenizer": {"type": "WhitespaceSplit"}}) != expected
+    with pytest.raises(ValueError, match="two tokens"):
+        tokenizer_sha256({**original, "model": {**model, "merges": ["a b c"]}})

@@ -2,7 +2,8 @@
 
 Nothing stale: the cached tokenizer and token ids are keyed by a SHA-256 of the exact rows they are
 built from (and of the tokenizer settings / the tokenizer itself), so edited text is re-tokenized even
-when its number of lines is unchanged. `LMData.fingerprint` records those hashes and the sizes of the
+when its number of lines is unchanged. A tokenizer's hash (tokenizer_sha256) is of its content, whatever
+version of `tokenizers` serialised it. `LMData.fingerprint` records those hashes and the sizes of the
 chunks returned, for run records. A cache file that cannot be read is named in a warning and rebuilt;
 cache files are written atomically (gamlib.files) and ids are loaded with torch.load(weights_only=True).
 """
@@ -37,9 +38,37 @@ def rows_sha256(rows: list[str]) -> str:
     return digest.hexdigest()
 
 
+def merge_pair(merge) -> list[str]:
+    """A BPE merge as a [left, right] pair, from either serialisation: ["t", "h"] or the older "t h"."""
+    parts = merge.split(" ") if isinstance(merge, str) else list(merge)
+    if len(parts) != 2 or not all(isinstance(part, str) for part in parts):
+        raise ValueError(f"a BPE merge must be two tokens, got {merge!r}")
+    return parts
+
+
+def canonical_tokenizer(serialised: dict) -> dict:
+    """What a tokenizer is, from its JSON (Tokenizer.to_str, any `tokenizers` version), in one form: the model's
+    type and settings, its vocabulary (token -> id, sorted when hashed) and merges (in rank order, as pairs), the
+    normalizer, pre-tokenizer, post-processor, decoder, truncation, padding and added tokens (by id). Left out: the
+    format's version, and model settings that are None or False (a newer library writes those it added that way)."""
+    model = {key: value for key, value in serialised["model"].items() if value is not None and value is not False}
+    if "merges" in model:
+        model["merges"] = [merge_pair(merge) for merge in model["merges"]]
+    return {
+        "model": model,
+        **{part: serialised.get(part) for part in ("normalizer", "pre_tokenizer", "post_processor", "decoder",
+                                                   "truncation", "padding")},
+        "added_tokens": sorted(serialised.get("added_tokens") or [], key=lambda token: token["id"]),
+    }
+
+
 def tokenizer_sha256(tokenizer) -> str:
-    """SHA-256 (hex) of the tokenizer's own compact serialisation (the same for a fresh and a reloaded one)."""
-    return hashlib.sha256(tokenizer.to_str().encode("utf-8")).hexdigest()
+    """SHA-256 (hex) of what the tokenizer is (canonical_tokenizer, keys sorted), not of how the installed
+    `tokenizers` writes it: the same for a fresh, a reloaded and an older library's tokenizer. `tokenizer`: a
+    Tokenizer, or its serialised JSON as a dict."""
+    serialised = tokenizer if isinstance(tokenizer, dict) else json.loads(tokenizer.to_str())
+    text = json.dumps(canonical_tokenizer(serialised), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def content_key(**parts) -> str:

@@ -45,6 +45,13 @@ def loss_by_position(net, chunks, batch_size: int = 64) -> list[float]:
     return (total / len(chunks.inputs)).tolist()
 
 
+def context_spec(run: Run, preset, fingerprint: dict) -> dict:
+    """What defines a context record (its spec hash): the run, the preset's model and training, the data."""
+    return {"kind": "context", "run": [run.model, run.variant, run.dataset, run.seed], "preset": preset.name,
+            "model_fields": preset.model.fields(), "train_config": preset.train.to_dict(),
+            "data_fingerprint": {k: v for k, v in fingerprint.items() if k != "source"}}
+
+
 def run_context_experiment(run: Run, preset="cpu", results_root=None, scratch_root=None, data_dir=None,
                            force: bool = False) -> dict:
     """The loss-by-position record of one run of the plan's context experiment (see the module docstring).
@@ -53,9 +60,7 @@ def run_context_experiment(run: Run, preset="cpu", results_root=None, scratch_ro
     scratch = Path(scratch_root) if scratch_root else (project_root() or Path.cwd()) / "runs" / "context-checkpoints"
     data = load_lm_data(run.dataset, data_dir=data_dir, **preset.data_kwargs())
     study = read_record(record_path(results_root, preset.name, run.dataset, run.model, run.variant, run.seed))
-    spec = {"kind": "context", "run": [run.model, run.variant, run.dataset, run.seed], "preset": preset.name,
-            "model_fields": preset.model.fields(), "train_config": preset.train.to_dict(),
-            "data_fingerprint": {k: v for k, v in data.fingerprint.items() if k != "source"}}
+    spec = context_spec(run, preset, data.fingerprint)
     path = results_dir(results_root) / preset.name / "context" / f"{run.model}-{run.variant}-seed{run.seed}.json"
 
     def measure() -> tuple[dict, str]:

@@ -55,6 +55,7 @@ def run_lm_experiment(model: str, variant: str | None = None, dataset: str = "wi
     `train_overrides` change the preset's TrainConfig (e.g. epochs). progress, save_every_steps, compile
     (torch.compile), device and wandb_project are fit's RunOptions: how the run is carried out, not what
     it is, so none of them is part of the specification (the record's history names device and compilation).
+    The W&B run's id is the spec hash: a resumed run logs to the W&B run it started.
     """
     check_choice("dataset", dataset, DATASETS)
     settings = get_preset(preset)
@@ -64,8 +65,8 @@ def run_lm_experiment(model: str, variant: str | None = None, dataset: str = "wi
     data = load_lm_data(dataset, data_dir=data_dir, **settings.data_kwargs())
     spec = lm_spec(model, variant, dataset, settings, config, data)
     path = record_path(results_root, settings.name, dataset, model, variant, seed, sweep_lr)
-    options = RunOptions(device=device, progress=progress, wandb_project=wandb_project, compile=compile,
-                         save_every_steps=save_every_steps,
+    options = RunOptions(device=device, progress=progress, wandb_project=wandb_project, wandb_id=spec_hash(spec),
+                         compile=compile, save_every_steps=save_every_steps,
                          state_path=path.with_name(f"{path.stem}.{spec_hash(spec)}.train.pt"))
 
     def measure() -> tuple[dict, str]:

@@ -107,10 +107,10 @@ def _gpu_lines(preset: Preset, runs, tables, gpu, estimates: dict, mamba_backend
 
 
 def train_runs(preset: Preset, runs: list[Run], results=None, data_dir=None, save_every: int = 500,
-               seconds: dict | None = None, compile: bool = False) -> None:
+               seconds: dict | None = None, compile: bool = False, wandb_project: str | None = None) -> None:
     """Train (or reuse) each run, with a progress bar over runs whose ETA weighs each remaining run by its
     estimated seconds (`seconds`, else all alike), scaled by how the runs trained here so far compared with
-    their estimate."""
+    their estimate. wandb_project: log the runs trained to this W&B project (never part of a run's spec)."""
     cost = seconds or {r: 1.0 for r in runs}
     spent = estimated = 0.0   # over the runs trained (not reused) in this call
     bar = tqdm(runs, desc="study", unit="run", bar_format="{desc}: {n_fmt}/{total_fmt} runs |{bar:20}| "
@@ -121,7 +121,7 @@ def train_runs(preset: Preset, runs: list[Run], results=None, data_dir=None, sav
         started = time.perf_counter()
         record = run_lm_experiment(run.model, run.variant, run.dataset, preset, run.seed, results_root=results,
                                    data_dir=data_dir, progress=True, save_every_steps=save_every, lr=run.lr,
-                                   compile=compile)
+                                   compile=compile, wandb_project=wandb_project)
         took = time.perf_counter() - started
         if took > 0.2 * record["wall_s"]:  # trained now (a reused record returns at once)
             spent, estimated = spent + took, estimated + cost[run]
@@ -133,10 +133,11 @@ def train_runs(preset: Preset, runs: list[Run], results=None, data_dir=None, sav
 
 
 def run_study(preset: Preset, runs: list[Run], tables, results=None, data_dir=None, save_every: int = 500,
-              seconds: dict | None = None, benchmark: bool = True, compile: bool = False) -> None:
+              seconds: dict | None = None, benchmark: bool = True, compile: bool = False,
+              wandb_project: str | None = None) -> None:
     """The study's training runs (train_runs), then Table 2 and the side-by-side training benchmark where the plan
     asks for them."""
-    train_runs(preset, runs, results, data_dir, save_every, seconds, compile)
+    train_runs(preset, runs, results, data_dir, save_every, seconds, compile, wandb_project)
     if "table2" in tables and runs_scaling(preset):
         device = scaling_device(preset)
         print(f"Table 2: the scaling sweep on {device} ...", flush=True)

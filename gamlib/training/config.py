@@ -59,6 +59,8 @@ class RunOptions:
     device: str = "auto"                  # "auto" | "cuda" | "mps" | "cpu", optionally with an index: "cuda:1"
     progress: bool = True                 # progress bars and a line per epoch
     wandb_project: str | None = None      # Weights & Biases logging, off unless a project is named
+    wandb_id: str | None = None           # the W&B run's id (run_lm_experiment: the spec hash): a resumed run
+                                          # continues the same W&B run
     compile: bool = False                 # train through torch.compile (fit's docstring)
     save_every_steps: int | None = None   # also save the training state every N steps (None or 0: each epoch only)
     state_path: str | Path | None = None  # where the training state is saved and resumed from (None: nowhere)
@@ -70,6 +72,7 @@ class RunOptions:
         for name in ("progress", "compile"):
             if not isinstance(getattr(self, name), bool):
                 raise ValueError(f"RunOptions.{name} must be True or False, got {getattr(self, name)!r}")
-        if self.wandb_project is not None and not isinstance(self.wandb_project, str):
-            raise ValueError(f"RunOptions.wandb_project must be None or a string, got {self.wandb_project!r}")
+        for name in ("wandb_project", "wandb_id"):
+            if getattr(self, name) is not None and not isinstance(getattr(self, name), str):
+                raise ValueError(f"RunOptions.{name} must be None or a string, got {getattr(self, name)!r}")
         self.save_every_steps = check_optional_count("RunOptions.save_every_steps", self.save_every_steps, minimum=0)

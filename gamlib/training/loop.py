@@ -139,7 +139,7 @@ def prepare(model, train: TokenChunks, validation: TokenChunks, config: TrainCon
         model, forward, optimizer, scheduler, scaler, generator, device, precision, steps_per_epoch,
         eval_steps={round(i * steps_per_epoch / config.evals_per_epoch) for i in range(1, config.evals_per_epoch)},
         eval_batch=config.eval_batch_size or config.batch_size,
-        wandb=start_wandb(options.wandb_project, config, model) if options.wandb_project else None)
+        wandb=start_wandb(options, config, model) if options.wandb_project else None)
 
 
 @dataclass
@@ -279,11 +279,12 @@ def evaluate_if_due(training: Training, state: TrainState, validation: TokenChun
 
 
 def log_step(training: Training, state: TrainState, bar, progress: bool) -> None:
-    """The step's loss on the progress bar and, with wandb, its loss and learning rate."""
+    """The step's loss on the progress bar and, with wandb, its loss and learning rate at its optimiser step."""
     if progress:
         bar.set_postfix(loss=f"{state.losses[-1]:.3f}")
     if training.wandb:
-        training.wandb.log({"train/batch_loss": state.losses[-1], "train/lr": training.scheduler.get_last_lr()[0]})
+        training.wandb.log({"train/batch_loss": state.losses[-1], "train/lr": training.scheduler.get_last_lr()[0]},
+                           step=state.point(training.steps_per_epoch)["step"])
 
 
 def save_if_due(training: Training, state: TrainState, options: RunOptions, watch: Stopwatch) -> None:
@@ -303,8 +304,8 @@ def end_epoch(training: Training, state: TrainState, seconds: float, validation:
     row = {"epoch": state.epoch, "train_loss": sum(state.losses) / len(state.losses), **metrics, "seconds": seconds,
            "tokens_per_s": state.tokens / seconds, "lr_end": training.scheduler.get_last_lr()[0]}
     state.history["epochs"].append(row)
-    if training.wandb:
-        training.wandb.log(row)
+    if training.wandb:  # at the epoch's last optimiser step: one step axis with the batches' rows
+        training.wandb.log(row, step=state.point(training.steps_per_epoch)["step"])
     if options.progress:
         print(f"epoch {row['epoch']}: train loss {row['train_loss']:.4f}  val loss {row['val_loss']:.4f}  "
               f"val ppl {row['val_ppl']:.2f}  {seconds:.1f}s  {row['tokens_per_s']:.0f} tok/s")
@@ -343,8 +344,10 @@ def load_training_state(path) -> dict | None:
         return None
 
 
-def start_wandb(project: str, config: TrainConfig, model):
+def start_wandb(options: RunOptions, config: TrainConfig, model):
+    """The W&B run of options.wandb_project with id options.wandb_id: resumed when it exists (resume="allow").
+    Steps a killed run logged after its last saved state are logged again on resuming; W&B keeps the first."""
     import wandb  # optional: pip install wandb
 
-    return wandb.init(project=project, config={**config.to_dict(), **model.config.to_dict(),
-                                               "params": model.num_params()})
+    return wandb.init(project=options.wandb_project, id=options.wandb_id, resume="allow",
+                      config={**config.to_dict(), **model.config.to_dict(), "params": model.num_params()})
