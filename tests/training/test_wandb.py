@@ -1,7 +1,6 @@
 """Weights & Biases never changes what a run is: logging is a RunOption (not in the spec), rows are logged at their
 optimiser step, the W&B run's id is the spec hash (so a resumed run continues its W&B run), and a finished record
 is reused whatever project is named. A fake `wandb` module records the calls."""
-import importlib.util
 import json
 import sys
 import types
@@ -92,9 +91,7 @@ def test_wandb_is_in_no_spec():
 
 
 def test_the_study_command_passes_its_wandb_project_to_every_run(monkeypatch, tmp_path):
-    spec = importlib.util.spec_from_file_location("study_script", ROOT / "scripts" / "study.py")
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
+    from gamlib import study_command as script
     run_study_calls, calls = [], []
     monkeypatch.setattr(script, "estimate", lambda *args: None)
     monkeypatch.setattr(script, "print_summary", lambda *args: None)
