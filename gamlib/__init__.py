@@ -44,7 +44,7 @@ from .analysis.scorecard import (CLAIMS, LINEAR_EXPONENT, SPEED_MARGIN, VERDICTS
 from .exercises import check_answer
 from .probes.gates import TOKEN_TYPES, gate_summary, gate_values, gates_by_token_type
 from .probes.receptive_field import changed_positions, memory_reach, receptive_field
-from .probes.recall import (MQAR, RecallTask, accuracy_by_competitors, accuracy_by_distance,
+from .probes.recall import (MQAR, RecallTask, StandardMQAR, accuracy_by_competitors, accuracy_by_distance,
                             accuracy_by_position_and_distance, make_recall_data, most_recent_value_answers,
                             recall_accuracy)
 
@@ -103,7 +103,8 @@ __all__ = [
     # probes
     "TOKEN_TYPES", "gate_summary", "gate_values", "gates_by_token_type",
     "changed_positions", "memory_reach", "receptive_field",
-    "MQAR", "RecallTask", "accuracy_by_competitors", "accuracy_by_distance", "accuracy_by_position_and_distance",
+    "MQAR", "RecallTask", "StandardMQAR", "accuracy_by_competitors", "accuracy_by_distance",
+    "accuracy_by_position_and_distance",
     "make_recall_data", "most_recent_value_answers",
     "recall_accuracy",
     # widgets

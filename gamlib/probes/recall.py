@@ -11,6 +11,9 @@
     accuracy_by_competitors the same split by how many other facts sit at another distance of the task
     most_recent_value_answers   the shortcut baseline: answer every question with the value of the most recent
                             fact before it, matching no key (what a recall score must beat)
+    StandardMQAR            multi-query associative recall as the field runs it (Zoology's multiquery_ar): every
+                            pair first, then each key asked once, distinct values, random tokens as filler;
+                            make_recall_data draws it too
 
 Training a model on it, as a run record, is gamlib.experiments.recall.
 """
@@ -95,11 +98,84 @@ MQAR = RecallTask(seq_len=64, num_keys=16, num_values=16, pairs=4, queries=8,
                   distances=(1, 2, 3, 4, 6, 8, 12, 16, 24, 32), fact_tokens=2, name="mqar")
 
 
+@dataclass(frozen=True)
+class StandardMQAR:
+    """Multi-query associative recall as the field defines it (Zoology, arXiv:2312.04927, `multiquery_ar`).
+
+    A sequence opens with all `pairs` key-value pairs, "k1 v1 k2 v2 ...": keys distinct, from the first half of
+    the vocabulary (token 0 aside), values distinct, from the second half. Then each key is asked exactly once,
+    in random order, at a position of the rest of the sequence: the question is the key token, followed by its
+    value (so the target at the key is the value, as in next-token training). Question slots are drawn at even
+    offsets with probability proportional to x^(power_a - 1), x = 1, 2, ...: with a small power_a most questions
+    come soon after the pairs, some far. Every other position is a random token of the whole vocabulary. The
+    distance of a question is from its pair's value token to the key asked. Chance = 1 / (number of values).
+    """
+
+    vocab_size: int = 256
+    seq_len: int = 128
+    pairs: int = 8
+    power_a: float = 0.01
+    name: str = "mqar-standard"
+    fact_tokens: int = 2  # a fact is two tokens, key then value (read by the shortcut baseline)
+
+    def __post_init__(self):
+        if self.vocab_size < 4 or self.vocab_size % 2:
+            raise ValueError(f"vocab_size must be an even number >= 4 (keys: first half, values: second half), "
+                             f"got {self.vocab_size}")
+        if not 1 <= self.pairs <= min(self.num_keys, self.num_values):
+            raise ValueError(f"pairs must be 1 .. {min(self.num_keys, self.num_values)} (distinct keys and values "
+                             f"of a {self.vocab_size}-token vocabulary), got {self.pairs}")
+        if self.seq_len < 4 * self.pairs:
+            raise ValueError(f"{self.pairs} pairs and their {self.pairs} questions (two tokens each) need seq_len "
+                             f">= {4 * self.pairs}, got {self.seq_len}")
+        if self.power_a <= 0:
+            raise ValueError(f"power_a must be > 0, got {self.power_a}")
+
+    @property
+    def num_keys(self) -> int:
+        return self.vocab_size // 2 - 1
+
+    @property
+    def num_values(self) -> int:
+        return self.vocab_size // 2
+
+    @property
+    def chance(self) -> float:
+        return 1.0 / self.num_values
+
+    def key(self, k: int) -> int:
+        return 1 + k
+
+    def value(self, v: int) -> int:
+        return self.vocab_size // 2 + v
+
+
+def _standard_mqar_data(task: StandardMQAR, num_sequences: int, seed: int) -> "RecallData":
+    """`num_sequences` sequences of the standard task (deterministic for a seed)."""
+    generator = torch.Generator().manual_seed(seed)
+    n, context = num_sequences, 2 * task.pairs
+    slots = (task.seq_len - context) // 2                                   # question slots, two tokens each
+    weights = task.power_a * torch.arange(1, slots + 1, dtype=torch.float64) ** (task.power_a - 1)
+    keys = torch.rand(n, task.num_keys, generator=generator).argsort(1)[:, :task.pairs] + task.key(0)
+    values = torch.rand(n, task.num_values, generator=generator).argsort(1)[:, :task.pairs] + task.value(0)
+    inputs = torch.randint(task.vocab_size, (n, task.seq_len), generator=generator)
+    inputs[:, 0:context:2], inputs[:, 1:context:2] = keys, values
+    slot = torch.multinomial(weights.expand(n, slots), task.pairs, replacement=False, generator=generator)
+    at = context + 2 * slot                                                 # (N, pairs): where each key is asked
+    rows = torch.arange(n)[:, None]
+    inputs[rows, at], inputs[rows, at + 1] = keys, values
+    targets = torch.full_like(inputs, -100)
+    targets[rows, at] = values
+    distance = torch.zeros_like(inputs)
+    distance[rows, at] = at - (2 * torch.arange(task.pairs) + 1)           # from the pair's value token
+    return RecallData(TokenChunks(inputs, targets), distance, task)
+
+
 @dataclass
 class RecallData:
     chunks: TokenChunks        # inputs (N, T), targets (N, T) with -100 except at queries
     distance: torch.Tensor     # (N, T) query-to-pair distance at query positions, 0 elsewhere
-    task: RecallTask
+    task: RecallTask | StandardMQAR
 
 
 def _layout(task: RecallTask, rng: random.Random, attempts: int = 100):
@@ -141,10 +217,12 @@ def _layout(task: RecallTask, rng: random.Random, attempts: int = 100):
                      f"{task.distances} in {task.seq_len} positions; use fewer queries or shorter distances")
 
 
-def make_recall_data(task: RecallTask, num_sequences: int, seed: int = 0) -> RecallData:
+def make_recall_data(task: RecallTask | StandardMQAR, num_sequences: int, seed: int = 0) -> RecallData:
     """`num_sequences` sequences of the task (deterministic for a seed)."""
     if num_sequences < 1:
         raise ValueError(f"num_sequences must be >= 1, got {num_sequences}")
+    if isinstance(task, StandardMQAR):
+        return _standard_mqar_data(task, num_sequences, seed)
     rng = random.Random(seed)
     inputs, targets, distance = [], [], []
     for _ in range(num_sequences):

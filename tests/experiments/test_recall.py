@@ -15,3 +15,12 @@ def test_recall_run_writes_and_reuses_a_record(tmp_path, recall_task):
     assert run_recall_experiment("gam", "full", **kwargs)["provenance"] == record["provenance"]  # reused
     table = load_records(tmp_path, kind="recall")
     assert len(table) == 1 and table.loc[0, "record"]["accuracy"] == record["accuracy"]
+
+
+def test_a_standard_mqar_run_is_a_record_without_the_competitors_split(tmp_path):
+    from gamlib import StandardMQAR
+    task = StandardMQAR(vocab_size=32, seq_len=32, pairs=4)
+    record = run_recall_experiment("gam", "full", preset="quick", task=task, train_sequences=32, eval_sequences=16,
+                                   results_root=tmp_path, epochs=1)
+    assert record["task"]["name"] == "mqar-standard" and record["accuracy_by_competitors"] is None
+    assert sum(row["queries"] for row in record["accuracy"]) == 16 * 4

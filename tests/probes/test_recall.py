@@ -126,3 +126,45 @@ def test_the_most_recent_value_shortcut_reads_recency_not_keys():
     asked = data.distance > 0
     accuracy = (most_recent_value_answers(data)[asked] == data.chunks.targets[asked]).float().mean().item()
     assert accuracy > 5 * MQAR.chance
+
+
+def test_standard_mqar_puts_every_pair_first_then_asks_each_key_once():
+    from gamlib import StandardMQAR, make_recall_data
+    task = StandardMQAR(vocab_size=64, seq_len=48, pairs=6)
+    data = make_recall_data(task, 200, seed=3)
+    x, y, d = data.chunks.inputs, data.chunks.targets, data.distance
+    keys, values = x[:, 0:12:2], x[:, 1:12:2]
+    assert ((keys >= 1) & (keys < 32)).all() and ((values >= 32) & (values < 64)).all()
+    assert all(len(set(row.tolist())) == 6 for row in keys) and all(len(set(row.tolist())) == 6 for row in values)
+    asked = y != -100
+    assert (asked.sum(1) == 6).all() and not asked[:, :12].any()           # one question per key, after the pairs
+    for n in range(0, 200, 37):
+        where = asked[n].nonzero().flatten()
+        assert sorted(x[n, where].tolist()) == sorted(keys[n].tolist())     # each key asked exactly once
+        for q in where.tolist():
+            j = keys[n].tolist().index(int(x[n, q]))
+            assert y[n, q] == values[n, j] == x[n, q + 1]                      # the key, then its value
+            assert d[n, q] == q - (2 * j + 1)                                   # counted from the value token
+    assert torch.equal(make_recall_data(task, 200, seed=3).chunks.inputs, x)
+    assert not torch.equal(make_recall_data(task, 200, seed=4).chunks.inputs, x)
+
+
+def test_standard_mqar_asks_mostly_soon_after_the_pairs_with_a_small_power():
+    from gamlib import StandardMQAR, make_recall_data
+    soon = make_recall_data(StandardMQAR(vocab_size=64, seq_len=128, pairs=4, power_a=0.01), 400, seed=0)
+    flat = make_recall_data(StandardMQAR(vocab_size=64, seq_len=128, pairs=4, power_a=1.0), 400, seed=0)
+    assert soon.distance[soon.distance > 0].float().median() < flat.distance[flat.distance > 0].float().median() / 2
+
+
+def test_standard_mqar_leaves_no_recency_shortcut_and_refuses_impossible_settings():
+    from gamlib import StandardMQAR, make_recall_data, most_recent_value_answers
+    data = make_recall_data(StandardMQAR(vocab_size=256, seq_len=128, pairs=8), 1000, seed=0)
+    asked = data.chunks.targets != -100
+    shortcut = (most_recent_value_answers(data)[asked] == data.chunks.targets[asked]).float().mean()
+    assert shortcut < 0.1  # the interleaved variant (MQAR) lets this shortcut score about 0.67
+    with pytest.raises(ValueError, match="even number"):
+        StandardMQAR(vocab_size=63)
+    with pytest.raises(ValueError, match="pairs must be 1 .. 3"):
+        StandardMQAR(vocab_size=8, pairs=4)
+    with pytest.raises(ValueError, match="need seq_len >= 32"):
+        StandardMQAR(seq_len=16, pairs=8)
