@@ -60,3 +60,25 @@ def test_nbval_markers_are_cell_tags_not_comments(path):
     assert not comments, f"{path.name}: cells {comments} mark nbval in a comment; use the tag nbval-check-output"
     checked = [cell for cell in cells if "nbval-check-output" in cell["metadata"].get("tags", [])]
     assert checked, f"{path.name}: no output-checked cell"
+
+
+def test_figures_are_stored_as_compact_pngs_on_white_and_normalising_twice_changes_nothing():
+    import base64
+    import io
+
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from PIL import Image
+
+    fig, ax = plt.subplots(figsize=(6, 3), facecolor=(1, 1, 1, 0))   # a transparent background, as inline can be
+    ax.imshow([[i * j for i in range(64)] for j in range(32)], cmap="viridis")
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=100)
+    plt.close(fig)
+    encoded = base64.b64encode(buffer.getvalue()).decode("ascii")
+    compact = notebook_files.compact_png(encoded)
+    image = Image.open(io.BytesIO(base64.b64decode(compact)))
+    assert image.mode == "P" and len(compact) < len(encoded)
+    assert min(image.convert("RGB").getpixel((0, 0))) >= 250          # transparent became white, not black
+    assert notebook_files.compact_png(compact) == compact
