@@ -13,6 +13,7 @@ from .models.gam import GAM_Model, AssociativeMemory, GAMBlock, GAMModel, GatedF
 from .models.generation import GenerationState
 from .models.lm import LanguageModel
 from .models.mamba import MambaModel, make_mixer, resolve_backend
+from .models.pretrained import from_pretrained, save_pretrained
 from .models.registry import build_model, make_config
 from .models.transformer import TransformerModel
 from .runtime import device_name, pick_device
@@ -73,8 +74,8 @@ __all__ = [
     # models
     "DEFAULT_VARIANTS", "GAM_VARIANTS", "GAMConfig", "LMConfig", "MambaConfig", "ModelConfig", "TransformerConfig",
     "ContextMemory", "GAM_Model", "AssociativeMemory", "GAMBlock", "GAMModel", "GatedFusion", "LocalPathway",
-    "GenerationState", "LanguageModel", "MambaModel", "make_mixer", "resolve_backend", "build_model", "make_config",
-    "TransformerModel",
+    "GenerationState", "LanguageModel", "MambaModel", "make_mixer", "resolve_backend", "from_pretrained",
+    "save_pretrained", "build_model", "make_config", "TransformerModel",
     # runtime, data, training, presets, records
     "device_name", "pick_device",
     "DATASETS", "chunk", "encode_rows", "load_lm_data", "load_rows", "train_tokenizer", "unigram_loss",

@@ -7,12 +7,15 @@ import json
 import math
 import pickle
 import threading
+import warnings
+from pathlib import Path
 
 import pytest
 import torch
 
 from gamlib.experiments import lm as lm_experiments
 from gamlib.experiments.lm import load_checkpoint, record_path, run_lm_experiment
+from gamlib.models.pretrained import from_pretrained
 from gamlib.presets import get_preset
 from gamlib.records import (
     SCHEMA_VERSION,
@@ -157,13 +160,30 @@ class Payload:
 
 def malicious_checkpoint_is_refused(run, tmp_path, monkeypatch):
     record = run(checkpoint=True)
-    marker = tmp_path / "pwned"
-    with open(record["checkpoint"], "wb") as handle:
+    marker, weights = tmp_path / "pwned", Path(record["checkpoint"]) / "model.safetensors"
+    with open(weights, "wb") as handle:
         pickle.dump({"state_dict": Payload(str(marker))}, handle)
-    record["checkpoint_sha256"] = lm_experiments.sha256_file(record["checkpoint"])  # even with a matching hash
-    with pytest.raises(pickle.UnpicklingError):
+    record["checkpoint_sha256"] = lm_experiments.sha256_file(weights)  # even with a matching hash
+    with pytest.raises(ValueError, match="is not a safetensors file"):
         load_checkpoint(record)
     assert not marker.exists()
+
+
+def checkpoint_is_a_shareable_folder_beside_the_record(run, tmp_path, monkeypatch):
+    record = run(checkpoint=True)
+    folder = Path(record["checkpoint"])
+    assert folder == run.path.with_suffix(".checkpoint") and {p.name for p in folder.iterdir()} == \
+        {"config.json", "model.safetensors"}
+    assert record["checkpoint_sha256"] == lm_experiments.sha256_file(folder / "model.safetensors")
+    net = load_checkpoint(record)
+    assert not net.training and net.config == from_pretrained(folder).config
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the folder's config.json is no unreadable record
+        assert load_records(tmp_path / "results")["path"].tolist() == [str(run.path)]
+    (folder / "model.safetensors").unlink()
+    with pytest.raises(FileNotFoundError, match=r"no checkpoint matching this record .*missing, or its "
+                                                r"model\.safetensors's SHA-256 differs"):
+        load_checkpoint(record)
 
 
 def finished_run_drops_its_training_state(run, tmp_path, monkeypatch):
@@ -205,8 +225,11 @@ CASES = [
     ("three writers and a reader on one record", "save_record / read_record concurrently",
      "no error; every read is a whole record; no temporary files",
      concurrent_writers_never_crash_and_readers_never_see_half),
-    ("a checkpoint holding a malicious pickle", "load_checkpoint", "refused (weights_only); no code runs",
-     malicious_checkpoint_is_refused),
+    ("a checkpoint whose weights file is a malicious pickle", "load_checkpoint",
+     "refused (safetensors holds tensors, never code); no code runs", malicious_checkpoint_is_refused),
+    ("a run kept with checkpoint=True", "load_checkpoint, load_records, delete its weights",
+     "a save_pretrained folder beside the record; load_records passes over its config.json; missing weights "
+     "are refused", checkpoint_is_a_shareable_folder_beside_the_record),
     ("a finished run", "look beside its record", "its training state is gone", finished_run_drops_its_training_state),
     ("a finished run trained again at another lr", "an lr sweep", "a record of its own under lr-sweep/; the "
      "preset's record untouched", lr_sweep_run_never_takes_the_place_of_the_preset_run),

@@ -18,8 +18,9 @@ import torch
 
 from ..checks import check_choice
 from ..data import DATASETS, load_lm_data, unigram_loss
-from ..files import atomic_write, sha256_file
+from ..files import sha256_file
 from ..models.config import DEFAULT_VARIANTS
+from ..models.pretrained import WEIGHTS_FILE, from_pretrained, save_pretrained
 from ..models.registry import build_model
 from ..paths import results_dir
 from ..plan import ABLATION_VARIANTS, TABLE1_DATASETS, TABLE1_MODELS, Run, table_runs
@@ -49,9 +50,10 @@ def run_lm_experiment(model: str, variant: str | None = None, dataset: str = "wi
     The record's specification includes the data's fingerprint (content hashes and token counts), so
     a record made from other data is never reused. While it trains, the run saves its state after
     every epoch (and every `save_every_steps` steps) beside the record; calling again after an
-    interruption continues from there. checkpoint=True also keeps the trained weights (the record
-    names the file and its SHA-256). lr: a learning rate for an lr sweep; when it differs from the
-    preset's, the record is marked `lr_sweep` and kept apart (record_path), out of the preset's tables.
+    interruption continues from there. checkpoint=True also keeps the trained model, as a save_pretrained
+    folder beside the record, <record name>.checkpoint/ (the record names the folder and the SHA-256 of its
+    model.safetensors). lr: a learning rate for an lr sweep; when it differs from the preset's, the record is
+    marked `lr_sweep` and kept apart (record_path), out of the preset's tables.
     `train_overrides` change the preset's TrainConfig (e.g. epochs). progress, save_every_steps, compile
     (torch.compile), device and wandb_project are fit's RunOptions: how the run is carried out, not what
     it is, so none of them is part of the specification (the record's history names device and compilation).
@@ -76,8 +78,8 @@ def run_lm_experiment(model: str, variant: str | None = None, dataset: str = "wi
         record = {"kind": "lm", "model": model, "variant": variant, "dataset": dataset, "preset": settings.name,
                   "seed": seed, "lr_sweep": sweep_lr is not None, **lm_results(net, data, config, history, seed)}
         if checkpoint:  # written before the record that names it
-            weights = save_checkpoint(net, path.with_suffix(".pt"))
-            record["checkpoint"], record["checkpoint_sha256"] = str(weights), sha256_file(weights)
+            folder = save_pretrained(net, path.with_suffix(".checkpoint"))  # each file written atomically
+            record["checkpoint"], record["checkpoint_sha256"] = str(folder), sha256_file(folder / WEIGHTS_FILE)
         return record, history["device"]
 
     def has_checkpoint(record: dict) -> bool:
@@ -130,9 +132,13 @@ def lm_results(net, data, config: TrainConfig, history: dict, seed: int) -> dict
 
 
 def checkpoint_matches(record: dict) -> bool:
-    """True when the record names a checkpoint that exists and still has the bytes it was written with."""
-    weights = record.get("checkpoint")
-    return bool(weights) and Path(weights).exists() and sha256_file(weights) == record.get("checkpoint_sha256")
+    """True when the record names a checkpoint folder whose model.safetensors exists and still has the bytes it
+    was written with."""
+    folder = record.get("checkpoint")
+    if not folder:
+        return False
+    weights = Path(folder) / WEIGHTS_FILE
+    return weights.is_file() and sha256_file(weights) == record.get("checkpoint_sha256")
 
 
 def run_planned(runs: list[Run], preset, results_root=None, data_dir=None, force: bool = False,
@@ -174,21 +180,14 @@ def sample_text(net, data, seed: int, prompt: str = "The", tokens: int = 30) -> 
     return data.decode(out[0])
 
 
-def save_checkpoint(net, path: Path) -> Path:
-    """The trained weights and config, written atomically."""
-    state = {"model_config": net.config.to_dict(), "state_dict": net.state_dict()}
-    return atomic_write(path, lambda handle: torch.save(state, handle), mode="wb")
-
-
 def load_checkpoint(record: dict, device="cpu"):
-    """The trained model a record's checkpoint holds (records written with checkpoint=True)."""
+    """The trained model, in eval mode, that a record's checkpoint folder holds (records written with
+    checkpoint=True); the folder is also what from_pretrained reads and what can be shared on the Hub."""
     if not checkpoint_matches(record):
         raise FileNotFoundError(f"no checkpoint matching this record ({record.get('checkpoint')}: missing, or "
-                                "its SHA-256 differs from the record's); rerun with checkpoint=True, force=True")
-    saved = torch.load(record["checkpoint"], map_location=device, weights_only=True)
-    net = build_model(record["model"], **saved["model_config"])
-    net.load_state_dict(saved["state_dict"])
-    return net.to(device).eval()
+                                f"its {WEIGHTS_FILE}'s SHA-256 differs from the record's); rerun with "
+                                f"checkpoint=True, force=True")
+    return from_pretrained(Path(record["checkpoint"]), device)
 
 
 def main(argv=None) -> None:
