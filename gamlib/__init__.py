@@ -31,6 +31,7 @@ from .experiments.inference import find_benchmark, run_generation_benchmark, run
 from .experiments.throughput import run_training_benchmark
 from .experiments.measure import gam_block_flops
 from .experiments.context import loss_by_position, run_context_experiment
+from .experiments.study_weights import load_study_model
 from .experiments.scaling import SCALING_SERIES, SCALING_SETTINGS, measure_block, run_scaling, series_label
 from .analysis.paper import PAPER, PAPER_TABLE1, PAPER_TABLE2, PAPER_TABLE3, paper_table2_rows
 from .analysis.params import paper_config_params
@@ -70,7 +71,7 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
-    "check_answer",
+    "check_answer", "load_study_model",
     # models
     "DEFAULT_VARIANTS", "GAM_VARIANTS", "GAMConfig", "LMConfig", "MambaConfig", "ModelConfig", "TransformerConfig",
     "ContextMemory", "GAM_Model", "AssociativeMemory", "GAMBlock", "GAMModel", "GatedFusion", "LocalPathway",
