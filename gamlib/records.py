@@ -24,7 +24,7 @@ import pandas as pd
 import torch
 
 from .files import atomic_write_text
-from .models.pretrained import CONFIG_FILE, WEIGHTS_FILE
+from .models.pretrained import WEIGHTS_FILE
 from .paths import project_root, results_dir
 
 SCHEMA_VERSION = 1
@@ -185,14 +185,14 @@ def load_records(root=None, kind: str | None = None, **where):
     """All records under `root` as a DataFrame, one row per record, metrics flattened into columns.
 
     `kind` and keyword filters select rows, e.g. load_records(kind="lm", preset="quick").
-    The full record stays available in the 'record' column; checkpoint folders' config.json files are not
-    records and are passed over. Files that cannot be read are never dropped silently: a warning names
-    each, and the frame lists them in .attrs["unreadable"].
+    The full record stays available in the 'record' column; the JSON files of weights folders (those holding a
+    model.safetensors: config.json, study.json) are not records and are passed over. Files that cannot be read
+    are never dropped silently: a warning names each, and the frame lists them in .attrs["unreadable"].
     """
     rows, unreadable = [], []
     for path in sorted(results_dir(root).rglob("*.json")):
-        if path.name == CONFIG_FILE and (path.parent / WEIGHTS_FILE).exists():
-            continue  # a checkpoint folder's model config (models/pretrained.py), not a record
+        if (path.parent / WEIGHTS_FILE).exists():
+            continue  # a weights folder's config.json or study.json (models/pretrained.py), not a record
         try:
             record = read_record(path)
         except UnreadableRecord as error:

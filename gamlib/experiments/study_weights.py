@@ -4,7 +4,8 @@
     export_study_weights(model, variant, preset, seed)   retrain the study's run with its weights kept (a scratch
                                                          record under runs/, never the committed one), check it
                                                          reproduces the committed record, save it there
-    load_study_model(model, variant, preset, seed, data) the model in eval mode, and what it is (study.json)
+    load_study_model(model, variant, preset, seed, data) the model in eval mode, and what it is (study.json, with
+                                                         the committed record it reproduces under "record")
 
 A folder is a save_pretrained folder (config.json, model.safetensors) plus study.json: the committed record it
 reproduces (path, spec hash, validation loss), the retrained run's validation loss, and the SHA-256 of the
@@ -53,8 +54,8 @@ def export_study_weights(model: str, variant: str, preset="cpu", seed: int = 0, 
                          "data changed since the study")
     folder = save_pretrained(load_checkpoint(trained), study_weights_folder(model, variant, preset.name, seed, root))
     info = {"preset": preset.name, "model": model, "variant": variant, "seed": seed,
-            "study_record": str(record_path(None, preset.name, "wikitext2", model, variant, seed).relative_to(
-                committed_results_dir().parent)),
+            "study_record": str(record_path(committed_results_dir(), preset.name, "wikitext2", model, variant,
+                                            seed).relative_to(committed_results_dir().parent)),
             "study_spec_hash": study["spec_hash"], "study_val_loss": study["metrics"]["val_loss"],
             "retrained_val_loss": trained["metrics"]["val_loss"],
             "tokenizer_sha256": trained["data"]["tokenizer_sha256"]}
@@ -63,8 +64,8 @@ def export_study_weights(model: str, variant: str, preset="cpu", seed: int = 0, 
 
 
 def load_study_model(model: str, variant: str, preset: str = "cpu", seed: int = 0, data=None, root=None):
-    """(model in eval mode, study.json as a dict) of the committed weights; with `data` (an LMData), a ValueError
-    unless its tokenizer is the one the weights were trained with."""
+    """(model in eval mode, study.json as a dict plus "record": the committed record the weights reproduce); with
+    `data` (an LMData), a ValueError unless its tokenizer is the one the weights were trained with."""
     folder = study_weights_folder(model, variant, preset, seed, root)
     if not (folder / STUDY_FILE).is_file():
         raise FileNotFoundError(f"no committed weights of the {preset} study's {model}/{variant} seed {seed} at "
@@ -76,7 +77,8 @@ def load_study_model(model: str, variant: str, preset: str = "cpu", seed: int = 
                          f"given has tokenizer {data.fingerprint['tokenizer_sha256'][:12]}...: load the data with "
                          f"the {preset} preset's settings "
                          f"(load_lm_data('wikitext2', **get_preset({preset!r}).data_kwargs()))")
-    return from_pretrained(folder), info
+    record = read_record(record_path(root or committed_results_dir(), preset, "wikitext2", model, variant, seed))
+    return from_pretrained(folder), {**info, "record": record}
 
 
 def main(argv=None) -> int:

@@ -16,6 +16,7 @@ def test_the_committed_cpu_study_weights_load_and_name_the_record_they_reproduce
     assert isinstance(net, cls) and not net.training and net.config.n_embd == 128 and net.config.vocab_size == 4096
     assert info["study_record"] == f"results/cpu/wikitext2/{model}-{variant}-seed0.json"
     assert abs(info["retrained_val_loss"] - info["study_val_loss"]) < study_weights.REPRODUCED
+    assert info["record"]["spec_hash"] == info["study_spec_hash"] and info["record"]["params"] == net.num_params()
     logits, _ = net(torch.randint(4096, (1, 16)))
     assert logits.shape == (1, 16, 4096) and torch.isfinite(logits).all()
 
