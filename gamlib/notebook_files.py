@@ -28,6 +28,7 @@ NOTEBOOK_RUN_METADATA = ("papermill", "widgets")  # papermill's parameters/timin
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"  # a view of a widget model saved in that state
 APPENDIX_HEADING = re.compile(r"\s*#+\s*(\d+[.\s]*)?(appendix|going deeper)", re.IGNORECASE)
 WORD_BUDGET, CODE_BUDGET = 1500, 150  # about twenty minutes of reading (../shared/COURSE.md)
+NOTEBOOK_BYTES, SERIES_BYTES = 400 << 10, 2560 << 10  # committed sizes: one notebook, the whole series
 
 
 def read_notebook(path: Path) -> dict:

@@ -82,3 +82,10 @@ def test_figures_are_stored_as_compact_pngs_on_white_and_normalising_twice_chang
     assert image.mode == "P" and len(compact) < len(encoded)
     assert min(image.convert("RGB").getpixel((0, 0))) >= 250          # transparent became white, not black
     assert notebook_files.compact_png(compact) == compact
+
+
+def test_the_committed_notebooks_stay_light():
+    sizes = {path.name: path.stat().st_size for path in NOTEBOOKS}
+    heavy = {name: f"{size // 1024} KiB" for name, size in sizes.items() if size > notebook_files.NOTEBOOK_BYTES}
+    assert not heavy, f"notebooks over {notebook_files.NOTEBOOK_BYTES // 1024} KiB: {heavy} (figure width <= 9 in)"
+    assert sum(sizes.values()) <= notebook_files.SERIES_BYTES, f"the series weighs {sum(sizes.values()) >> 10} KiB"
