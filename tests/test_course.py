@@ -112,3 +112,22 @@ def test_numbers_in_prose_come_from_cells():
             unsourced[path.name[:2]] = found
     assert set(unsourced) == UNSOURCED, (f"numbers typed in prose that no output, paper table or preset gives: "
                                          f"{unsourced}; listed as unsourced: {sorted(UNSOURCED)}")
+
+
+# Exercises: a learner's cell ending in check_answer(...), then its collapsed solution, which nbval runs.
+EXERCISE_NOTEBOOKS = {"01", "02", "03", "04", "05", "06", "08", "11", "12"}
+WITHOUT_EXERCISES_YET = EXERCISE_NOTEBOOKS  # issue 21: being written
+
+
+def exercises(notebook: dict) -> int:
+    """How many (learner's cell, collapsed solution cell) pairs, both ending in check_answer(...), it has."""
+    code = [cell for cell in notebook["cells"] if cell["cell_type"] == "code"]
+    hidden = [bool(cell["metadata"].get("jupyter", {}).get("source_hidden")) for cell in code]
+    checks = ["check_answer(" in notebook_files.source_text(cell) for cell in code]
+    return sum(1 for i in range(1, len(code)) if checks[i - 1] and checks[i] and hidden[i] and not hidden[i - 1])
+
+
+def test_the_listed_notebooks_end_in_at_least_two_exercises_with_solutions():
+    count = {path.name[:2]: exercises(notebook_files.read_notebook(path)) for path in NOTEBOOKS}
+    short = {name for name in EXERCISE_NOTEBOOKS if count[name] < 2}
+    assert short == WITHOUT_EXERCISES_YET, f"exercises per notebook: {count}; listed as short: {sorted(short)}"
