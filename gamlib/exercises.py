@@ -14,12 +14,13 @@ import math
 import torch
 
 
-def check_answer(answer, expected, hint: str = "", rtol: float = 1e-5, atol: float = 1e-6) -> bool:
-    """True when `answer` equals `expected` (tensors and floats to rtol/atol); False, with a note, when the
-    answer is still `...`; otherwise an AssertionError with the hint (it does not give the expected value away)."""
+def check_answer(answer, expected, hint: str = "", rtol: float = 1e-5, atol: float = 1e-6) -> None:
+    """Prints "correct" when `answer` equals `expected` (tensors and floats to rtol/atol), a note when the answer
+    is still `...`; otherwise raises an AssertionError with the hint (it does not give the expected value away).
+    Returns None, so a cell ending in it shows the message only."""
     if answer is Ellipsis:
         print("not attempted yet: replace the `...` above with your answer and run the cell again")
-        return False
+        return
     if isinstance(expected, torch.Tensor):
         try:
             torch.testing.assert_close(torch.as_tensor(answer).to(expected.dtype), expected, rtol=rtol, atol=atol)
@@ -31,4 +32,3 @@ def check_answer(answer, expected, hint: str = "", rtol: float = 1e-5, atol: flo
     elif answer != expected:
         raise AssertionError(f"not yet: {answer!r} is not it. {hint}".rstrip())
     print("correct")
-    return True
