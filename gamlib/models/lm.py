@@ -107,27 +107,6 @@ class LanguageModel(nn.Module):
         """Unique parameters (the tied embedding/head matrix counts once)."""
         return sum(p.numel() for p in self.parameters() if p.requires_grad or not trainable_only)
 
-    # ---- shareable weights: config.json + model.safetensors (models/pretrained.py) ---------------------
-    def save_pretrained(self, folder):
-        """Write this model to `folder` (config.json, model.safetensors); returns the folder's Path."""
-        from .pretrained import save_pretrained  # pretrained imports the registry, which imports this module
-
-        return save_pretrained(self, folder)
-
-    @classmethod
-    def from_pretrained(cls, folder_or_repo_id, device="cpu") -> "LanguageModel":
-        """The model in a folder written by save_pretrained, or in a Hub repository ('owner/name'), in eval mode.
-
-        Called on a subclass (e.g. GAMModel.from_pretrained) it refuses a folder holding another family.
-        """
-        from .pretrained import from_pretrained
-
-        model = from_pretrained(folder_or_repo_id, device)
-        if not isinstance(model, cls):
-            raise TypeError(f"{folder_or_repo_id} holds a {type(model).__name__}, not a {cls.__name__}; load it "
-                            f"with LanguageModel.from_pretrained or gamlib.from_pretrained")
-        return model
-
     # ---- generation: recompute, or prefill once and step (models/generation.py) ----------------
     @property
     def receptive_field(self) -> int:

@@ -9,10 +9,8 @@ from huggingface_hub import constants
 
 from gamlib import from_pretrained, save_pretrained
 from gamlib.models.config import MODEL_CONFIGS
-from gamlib.models.gam import GAMModel
 from gamlib.models.lm import LanguageModel
 from gamlib.models.registry import build_model
-from gamlib.models.transformer import TransformerModel
 
 EVERY_MODEL = [(name, variant) for name, cls in MODEL_CONFIGS.items() for variant in cls.VARIANTS]
 CPU_BACKEND = {"mamba": {"backend": "recurrent"}}  # the pure-PyTorch scan, fast on a CPU
@@ -57,15 +55,10 @@ def test_every_model_is_reloaded_bit_for_bit(name, variant, tiny, tmp_path):
     assert not torch.equal(logits(fresh, tiny), logits(model, tiny))  # the weights came from the file
 
 
-def test_the_methods_are_the_same_functions(saved, tiny, tmp_path):
+def test_saving_the_same_model_again_gives_the_same_bytes(saved, tmp_path):
     model, folder = saved
-    again = model.save_pretrained(tmp_path / "again")
-    assert (again / "model.safetensors").read_bytes() == (folder / "model.safetensors").read_bytes()  # same bytes
-    for loader in (GAMModel.from_pretrained, LanguageModel.from_pretrained):
-        torch.testing.assert_close(logits(loader(str(again)), tiny), logits(model, tiny), rtol=0, atol=0)
-    with pytest.raises(TypeError, match=r"holds a GAMModel, not a TransformerModel; load it with "
-                                        r"LanguageModel\.from_pretrained"):
-        TransformerModel.from_pretrained(folder)
+    again = save_pretrained(model, tmp_path / "again")
+    assert (again / "model.safetensors").read_bytes() == (folder / "model.safetensors").read_bytes()
 
 
 def test_loading_leaves_the_random_stream_alone(saved):
