@@ -29,8 +29,19 @@ from ..models.lm import LanguageModel
 from ..runtime import eval_mode
 
 
+class RecallTokens:
+    """What both recall tasks share: key k is token 1 + k (0 is never a key), and chance is one in num_values."""
+
+    @property
+    def chance(self) -> float:
+        return 1.0 / self.num_values
+
+    def key(self, k: int) -> int:
+        return 1 + k
+
+
 @dataclass(frozen=True)
-class RecallTask:
+class RecallTask(RecallTokens):
     """Multi-query associative recall with controlled distances.
 
     A sequence of `seq_len` tokens holds `pairs` facts (distinct keys, values drawn at random for every
@@ -75,13 +86,6 @@ class RecallTask:
         pair_tokens = self.num_keys * self.num_values if self.fact_tokens == 1 else 0
         return 1 + self.num_keys + self.num_values + pair_tokens
 
-    @property
-    def chance(self) -> float:
-        return 1.0 / self.num_values
-
-    def key(self, k: int) -> int:
-        return 1 + k
-
     def value(self, v: int) -> int:
         return 1 + self.num_keys + v
 
@@ -99,7 +103,7 @@ MQAR = RecallTask(seq_len=64, num_keys=16, num_values=16, pairs=4, queries=8,
 
 
 @dataclass(frozen=True)
-class StandardMQAR:
+class StandardMQAR(RecallTokens):
     """Multi-query associative recall as the field defines it (Zoology, arXiv:2312.04927, `multiquery_ar`).
 
     A sequence opens with all `pairs` key-value pairs, "k1 v1 k2 v2 ...": keys distinct, from the first half of
@@ -138,13 +142,6 @@ class StandardMQAR:
     @property
     def num_values(self) -> int:
         return self.vocab_size // 2
-
-    @property
-    def chance(self) -> float:
-        return 1.0 / self.num_values
-
-    def key(self, k: int) -> int:
-        return 1 + k
 
     def value(self, v: int) -> int:
         return self.vocab_size // 2 + v
