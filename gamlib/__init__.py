@@ -52,8 +52,9 @@ from .probes.recall import (MQAR, RecallTask, StandardMQAR, accuracy_by_competit
 
 # Loaded on first use (PEP 562): the module that defines each name.
 _LAZY = {
-    **dict.fromkeys(("draw_gam_block", "plot_forest", "plot_loss_by_position", "plot_loss_curves", "plot_lr_sweep",
-                     "plot_scaling", "plot_seed_points", "save_figure"), ".analysis.plots"),
+    **dict.fromkeys(("draw_gam_block", "draw_receptive_field_and_state", "plot_forest", "plot_generation_cost",
+                     "plot_loss_by_position", "plot_loss_curves", "plot_lr_sweep", "plot_scaling", "plot_seed_points",
+                     "save_figure"), ".analysis.plots"),
     **dict.fromkeys(("VIEWS", "GateExplorer", "gate_figure"), ".widgets"),
 }
 
@@ -99,7 +100,8 @@ __all__ = [
     "scaling_frame", "scaling_table", "study_runs", "study_samples", "study_sentences", "study_table", "table1",
     "table3",
     "CLAIMS", "LINEAR_EXPONENT", "SPEED_MARGIN", "VERDICTS", "committed_records", "forest_rows", "scorecard",
-    "scorecard_markdown", "draw_gam_block", "plot_forest", "plot_loss_by_position", "plot_loss_curves",
+    "scorecard_markdown", "draw_gam_block", "draw_receptive_field_and_state", "plot_forest",
+    "plot_generation_cost", "plot_loss_by_position", "plot_loss_curves",
     "plot_lr_sweep", "plot_scaling",
     "plot_seed_points", "save_figure",
     # probes

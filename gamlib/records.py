@@ -181,6 +181,12 @@ def find_or_measure(path: Path, spec: dict, measure: Callable[[], tuple[dict, st
     return find_or_run(path, spec, run, force=force, reusable=reusable, progress=progress, lookup_only=lookup_only)
 
 
+def record_paths(root=None) -> list[Path]:
+    """Every record file under `root`, sorted. The JSON files of weights folders (those holding a
+    model.safetensors: config.json, study.json, models/pretrained.py) are not records and are left out."""
+    return [path for path in sorted(results_dir(root).rglob("*.json")) if not (path.parent / WEIGHTS_FILE).exists()]
+
+
 def load_records(root=None, kind: str | None = None, **where):
     """All records under `root` as a DataFrame, one row per record, metrics flattened into columns.
 
@@ -190,9 +196,7 @@ def load_records(root=None, kind: str | None = None, **where):
     are never dropped silently: a warning names each, and the frame lists them in .attrs["unreadable"].
     """
     rows, unreadable = [], []
-    for path in sorted(results_dir(root).rglob("*.json")):
-        if (path.parent / WEIGHTS_FILE).exists():
-            continue  # a weights folder's config.json or study.json (models/pretrained.py), not a record
+    for path in record_paths(root):
         try:
             record = read_record(path)
         except UnreadableRecord as error:

@@ -24,6 +24,7 @@ import io
 import logging
 import os
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -37,7 +38,10 @@ from .paths import project_root
 from .presets import PRESETS
 
 SUMMARY_FIELDS = ["notebook", "status", "seconds", "error"]
-KERNEL_CONFIG = Config({"KernelManager": {"transport": "ipc"}})  # local sockets: no unencrypted-TCP warning
+# Local sockets (no unencrypted-TCP warning), named under the temporary folder: a killed run leaves them there,
+# not in the checkout.
+KERNEL_CONFIG = Config({"KernelManager": {"transport": "ipc",
+                                          "ip": os.path.join(tempfile.gettempdir(), f"gamlib-kernel-{os.getpid()}")}})
 
 
 def check_only(only: list[str] | None) -> None:

@@ -26,10 +26,9 @@ from types import SimpleNamespace
 from gamlib.data import load_lm_data
 from gamlib.experiments.context import context_spec
 from gamlib.experiments.lm import lm_spec
-from gamlib.paths import results_dir
 from gamlib.plan import Run
 from gamlib.presets import PRESETS, get_preset
-from gamlib.records import read_record, save_record, spec_hash
+from gamlib.records import read_record, record_paths, save_record, spec_hash
 
 
 def library_tokenizer_sha256(tokenizer) -> str:
@@ -98,7 +97,7 @@ def main(argv=None) -> int:
     parser.add_argument("--dry-run", action="store_true", help="say what would change, write nothing")
     args = parser.parse_args(argv)
     fingerprints, counts = Fingerprints(args.data_dir), {}
-    for path in sorted(results_dir(args.results).rglob("*.json")):
+    for path in record_paths(args.results):
         record = read_record(path)
         new, outcome = migrated(record, fingerprints)
         if new is not None and not args.dry_run:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
-from matplotlib.patches import Circle, FancyBboxPatch
+from matplotlib.patches import Circle, FancyBboxPatch, Rectangle
 from matplotlib.ticker import NullFormatter
 
 from ..paths import figures_dir
@@ -81,7 +81,7 @@ def plot_loss_curves(runs: pd.DataFrame, reference: dict | None = None):
     panels = _panels(runs)
     columns = min(len(panels), 2)
     rows = -(-len(panels) // columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(6.5 * columns, 4.6 * rows), squeeze=False)
+    fig, axes = plt.subplots(rows, columns, figsize=(6.5 if columns == 1 else 9, 4 * rows), squeeze=False)
     for ax in axes.flat[len(panels):]:
         fig.delaxes(ax)
     for ax, (preset, dataset) in zip(axes.flat, panels):
@@ -150,7 +150,7 @@ def plot_seed_points(runs: pd.DataFrame, metric: str, label: str = "variant", pa
     panels = list(dict.fromkeys(runs[panel])) if panel else [None]
     labels = list(dict.fromkeys(runs[label]))
     palette = {name: f"C{i}" for i, name in enumerate(labels)}
-    fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 3.8), squeeze=False)
+    fig, axes = plt.subplots(1, len(panels), figsize=(min(9, 5 * len(panels)), 3.8), squeeze=False)
     for ax, value in zip(axes[0], panels):
         subset = runs if value is None else runs[runs[panel] == value]
         order = [name for name in labels if name in set(subset[label])]
@@ -227,7 +227,7 @@ def plot_scaling(frames: dict, value: str, ylabel: str):
     Dotted grey guides show slopes 1 (linear) and 2 (quadratic) through each panel's smallest point.
     Points that ran out of memory are listed in the legend.
     """
-    fig, axes = plt.subplots(1, len(frames), figsize=(5.5 * len(frames), 4), squeeze=False)
+    fig, axes = plt.subplots(1, len(frames), figsize=(min(9, 5.5 * len(frames)), 4), squeeze=False)
     for ax, (title, rows) in zip(axes[0], frames.items()):
         ok = rows[rows["status"] == "ok"]
         for name, group in rows.groupby("series", sort=False):
@@ -283,7 +283,7 @@ def plot_forest(rows: pd.DataFrame):
     controls in italics; 0 (no effect) dashed."""
     scales = [s for s in ("val loss", "speed") if s in set(rows["scale"])]
     heights = [max(1, (rows["scale"] == s).sum()) for s in scales]
-    fig, axes = plt.subplots(len(scales), 1, figsize=(10, 1.6 + 0.32 * sum(heights)), squeeze=False,
+    fig, axes = plt.subplots(len(scales), 1, figsize=(9, 1.6 + 0.32 * sum(heights)), squeeze=False,
                              gridspec_kw={"height_ratios": heights})
     for ax, scale in zip(axes[:, 0], scales):
         part = rows[rows["scale"] == scale].reset_index(drop=True)
@@ -388,3 +388,70 @@ def draw_gam_block(built=None, title: str | None = None):
     ax.axis("off")
     ax.set_title(title or "One GAM block (arXiv:2509.00605), as gamlib.GAMBlock computes it", fontsize=10)
     return fig, modules
+
+
+# ---- generation: what a GAM step carries, and what generating costs (notebook 12) -----------------
+
+FIELD_COLOR, STATE_COLOR = "#9ecae1", "#fdae6b"
+
+
+def draw_receptive_field_and_state(n_layer: int, kernel_size: int, extra: int = 4):
+    """A grid of positions (columns, the newest t on the right) by levels (rows: the tokens, each block's
+    input, the logits). Blue: what the logits at t depend on, L(K-1)+1 tokens at the bottom; orange: the state
+    a step carries, the K-1 positions before t at every level below the logits; outlined: computed for the new
+    token. `extra` more positions are drawn left of the receptive field."""
+    field = n_layer * (kernel_size - 1) + 1
+    shown = field + extra                                     # positions t-shown+1 .. t
+    fig, ax = plt.subplots(figsize=(9, 1.2 + 0.45 * (n_layer + 1)), layout="constrained")
+    for level in range(n_layer + 1):                          # 0: the tokens; n_layer: the logits
+        reach = (n_layer - level) * (kernel_size - 1)         # how far back this level matters for the logits at t
+        for column in range(shown):
+            back = shown - 1 - column                         # 0 = the newest position t
+            in_state = 1 <= back <= kernel_size - 1 and level < n_layer
+            face = STATE_COLOR if in_state else FIELD_COLOR if back <= reach else "white"
+            ax.add_patch(Rectangle((column, level), 0.9, 0.9, facecolor=face, edgecolor="0.6"))
+            if back == 0:
+                ax.add_patch(Rectangle((column, level), 0.9, 0.9, facecolor="none", edgecolor="black", lw=2))
+    ax.set(xlim=(-0.2, shown), ylim=(-0.2, n_layer + 1), aspect="equal")
+    ax.set_xticks([c + 0.45 for c in range(shown)], [f"t-{shown - 1 - c}" if c < shown - 1 else "t"
+                                                     for c in range(shown)], fontsize=7)
+    ax.set_yticks([level + 0.45 for level in range(n_layer + 1)],
+                  ["tokens"] + [f"input of block {b}" for b in range(2, n_layer + 1)] + ["logits"], fontsize=8)
+    ax.set_title(f"L = {n_layer}, K = {kernel_size}. Blue: what the logits at t depend on ({field} tokens). "
+                 f"Orange: the state a step carries\n({kernel_size - 1} earlier positions per level). "
+                 "Black outline: computed for the new token.", fontsize=9)
+    return fig
+
+
+def plot_generation_cost(rows: pd.DataFrame, block_size: int):
+    """A generation benchmark's rows (gamlib.run_generation_benchmark), default weight layout: per model, the
+    median ms per token of a step (solid) and of recomputation (dashed) against the context, on a linear scale
+    (left), and the bytes kept between tokens with one call's peak (right, log scale); block_size marked."""
+    colors = {"gam": "tab:blue", "transformer": "tab:orange", "mamba": "tab:green"}
+    fig, (ax_t, ax_m) = plt.subplots(1, 2, figsize=(9, 4.2), layout="constrained")
+    default = rows[rows["layout"] == "default"]
+    for (model, variant), part in default.groupby(["model", "variant"], sort=False):
+        for mode, style in (("step", "-o"), ("recompute", "--s")):
+            line = part[part["mode"] == mode].sort_values("context")
+            ax_t.plot(line["context"], line["median_ms"], style, color=colors[model], markersize=4)
+        steps = part[part["mode"] == "step"].sort_values("context")
+        kept = steps[steps["state_bytes"].notna()]
+        ax_m.plot(kept["context"], kept["state_bytes"], "-o", color=colors[model], markersize=4,
+                  label=f"{model} {variant}: state / cache")
+        if steps["peak_bytes"].notna().all():
+            ax_m.plot(steps["context"], steps["peak_bytes"], ":", color=colors[model], label=f"{model}: peak of a call")
+    for ax in (ax_t, ax_m):
+        ax.axvline(block_size, color="0.5", linestyle=":")
+        ax.text(block_size, 0.02, " block_size", transform=ax.get_xaxis_transform(), fontsize=8, color="0.4")
+        ax.set(xlabel="context: tokens read before the next one")
+    handles = [plt.Line2D([], [], color=color, lw=2, label=model) for model, color in colors.items()
+               if model in set(default["model"])]
+    handles += [plt.Line2D([], [], color="0.3", ls="-", marker="o", label="step (with the state)"),
+                plt.Line2D([], [], color="0.3", ls="--", marker="s", label="recompute the context")]
+    ax_t.legend(handles=handles, fontsize=7)
+    ax_t.set(ylabel="ms per generated token (median)", ylim=(0, None))
+    ax_t.set_title("time per token, batch 1", fontsize=10)
+    ax_m.set(ylabel="bytes per sequence", yscale="log")
+    ax_m.set_title("kept between tokens (solid); one call's peak (dotted)", fontsize=10)
+    ax_m.legend(fontsize=7)
+    return fig

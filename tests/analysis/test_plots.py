@@ -128,3 +128,16 @@ def test_forest_plot_draws_each_comparison_with_its_interval_and_the_papers_effe
     assert "nats" in loss.get_xlabel() and "tokens/s" in speed.get_xlabel()
     xs = sorted(x for line in loss.get_lines() for x in line.get_xdata())
     assert xs[:2] == [-0.2, -0.1] and -0.04 in xs   # the interval, the point and the paper's x
+
+
+@pytest.mark.parametrize("n_layer, kernel_size", [(2, 3), (6, 3), (3, 5)])
+def test_the_state_figure_colours_the_receptive_field_and_the_state_it_claims(n_layer, kernel_size):
+    from matplotlib.colors import to_hex
+
+    from gamlib.analysis.plots import FIELD_COLOR, STATE_COLOR, draw_receptive_field_and_state
+    fig = draw_receptive_field_and_state(n_layer, kernel_size)
+    cells = [(round(p.get_y()), to_hex(p.get_facecolor())) for p in fig.axes[0].patches if p.get_fill()]
+    tokens = [color for level, color in cells if level == 0]
+    assert tokens.count(FIELD_COLOR) + tokens.count(STATE_COLOR) == n_layer * (kernel_size - 1) + 1
+    assert [color for _, color in cells].count(STATE_COLOR) == n_layer * (kernel_size - 1)
+    plt.close(fig)

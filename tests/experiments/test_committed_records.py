@@ -11,11 +11,11 @@ from gamlib.experiments.lm import finished_lm_record
 from gamlib.paths import committed_results_dir
 from gamlib.plan import Run
 from gamlib.presets import get_preset
-from gamlib.records import read_record, spec_hash
+from gamlib.records import read_record, record_paths, spec_hash
 
 PRESET = get_preset("cpu")
 RECORDS = [read_record(path) | {"path": path, "sweep": "lr-sweep" in path.parts}
-           for path in sorted((committed_results_dir() / "cpu").rglob("*.json"))]
+           for path in record_paths(committed_results_dir() / "cpu")]
 
 
 @cache
