@@ -26,12 +26,13 @@ from .plan import (ABLATION_VARIANTS, MATCHED_ABLATION_VARIANTS, TABLE1_DATASETS
 from .records import load_records, machine
 from .paths import committed_results_dir
 from .experiments.lm import load_checkpoint, preset_unigram_loss, run_ablations, run_lm_experiment, run_table1
-from .experiments.recall import run_recall_experiment
+from .experiments.recall import mqar_records, mqar_table, run_mqar_run, run_recall_experiment
 from .experiments.inference import find_benchmark, run_generation_benchmark, run_memory_read_benchmark
 from .experiments.throughput import run_training_benchmark
 from .experiments.measure import gam_block_flops
 from .experiments.context import loss_by_position, run_context_experiment
 from .experiments.study_weights import load_study_model
+from .experiments.perplexity_gap import loss_without, tokenizer_leak, unk_continuations
 from .experiments.scaling import SCALING_SERIES, SCALING_SETTINGS, measure_block, run_scaling, series_label
 from .analysis.paper import PAPER, PAPER_TABLE1, PAPER_TABLE2, PAPER_TABLE3, paper_table2_rows
 from .analysis.params import paper_config_params
@@ -72,7 +73,8 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
-    "check_answer", "load_study_model",
+    "check_answer", "load_study_model", "mqar_records", "mqar_table", "run_mqar_run", "loss_without",
+    "tokenizer_leak", "unk_continuations",
     # models
     "DEFAULT_VARIANTS", "GAM_VARIANTS", "GAMConfig", "LMConfig", "MambaConfig", "ModelConfig", "TransformerConfig",
     "ContextMemory", "GAM_Model", "AssociativeMemory", "GAMBlock", "GAMModel", "GatedFusion", "LocalPathway",

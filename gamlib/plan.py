@@ -109,6 +109,41 @@ def context_runs(preset: Preset, seeds=None) -> list[Run]:
             for model, variant in sorted(CONTEXT_MODELS, key=lambda m: m[0] == "mamba")]
 
 
+# Recall as the field runs it (gamlib.StandardMQAR): a grid sized for a few CPU hours at the quick preset's depth.
+# Two widths; the first seed of every row at every lr (the sweep), then the other seeds at each row's best lr.
+MQAR_MODELS = (("gam", "full"), ("transformer", "sdpa"), ("gam", "context"), ("mamba", "standard"))
+MQAR_WIDTHS = (64, 128)
+MQAR_LRS = (3e-4, 1e-3, 3e-3, 1e-2)
+MQAR_SEEDS = (0, 1, 2)
+
+
+@dataclass(frozen=True)
+class RecallRun:
+    """One run of the standard-recall grid: what gamlib.run_mqar_run trains."""
+    model: str
+    variant: str
+    width: int
+    lr: float
+    seed: int
+
+    @property
+    def name(self) -> str:
+        """The record's file name (without .json): every field of the run, so no two runs share a file."""
+        return f"{self.model}-{self.variant}-C{self.width}-lr{self.lr:g}-seed{self.seed}"
+
+
+def mqar_sweep_runs(models=MQAR_MODELS, widths=MQAR_WIDTHS, lrs=MQAR_LRS) -> list[RecallRun]:
+    """The first seed of every (model, width) at every lr: the narrow width first, Mamba last within a width."""
+    return [RecallRun(model, variant, width, lr, MQAR_SEEDS[0]) for width in widths
+            for model, variant in sorted(models, key=lambda m: m[0] == "mamba") for lr in lrs]
+
+
+def mqar_seed_runs(best_lr: dict) -> list[RecallRun]:
+    """The other seeds of each row at its best lr; best_lr maps (model, variant, width) to that lr."""
+    return [RecallRun(model, variant, width, lr, seed) for (model, variant, width), lr in best_lr.items()
+            for seed in MQAR_SEEDS[1:]]
+
+
 def lr_sweep_seed(preset: Preset) -> int:
     """The seed an lr sweep trains: the preset's first."""
     return preset.seeds[0]

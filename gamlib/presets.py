@@ -101,10 +101,11 @@ PRESETS = {
         model=ModelShape(block_size=64, n_embd=64, n_layer=2, dropout=0.1,
                          gam=GAMShape(num_memory_slots=64, conv_kernel_size=3), transformer=TransformerShape(n_head=4),
                          mamba=MambaShape(d_state=16, d_conv=4, expand=2)),
-        train=TrainConfig(epochs=2, batch_size=16, lr=3e-3, warmup_steps=20),
+        train=TrainConfig(epochs=2, batch_size=16, lr=3e-3, warmup_steps=20, evals_per_epoch=2),
         vocab_size=2048, max_train_chunks=3072, max_val_chunks=192, seeds=(0, 1, 2), hardware="cpu",
         notes=["vocabulary 2,048, context 64, ~200k training tokens: minutes on a 2-core CPU",
                "lr 3e-3 and 20 warm-up steps instead of 3e-4 and 100: tiny models, few steps",
+               "two validation passes per epoch: a loss curve of five validation points",
                "models this small, trained this briefly, sit near the unigram loss: quick checks the "
                "pipeline and the protocol, not the paper's claims"],
     ),

@@ -1,13 +1,17 @@
 """Recall experiments as run records: train a model on the associative-recall task, score it by distance."""
 from __future__ import annotations
 
+import argparse
 import functools
 import statistics
 from dataclasses import asdict, replace
 
+import pandas as pd
+
 from ..models.config import DEFAULT_VARIANTS
 from ..models.registry import build_model
 from ..paths import results_dir
+from ..plan import MQAR_MODELS, MQAR_SEEDS, MQAR_WIDTHS, RecallRun, mqar_seed_runs, mqar_sweep_runs
 from ..presets import get_preset
 from ..probes.recall import (
     RecallTask,
@@ -17,8 +21,9 @@ from ..probes.recall import (
     accuracy_by_position_and_distance,
     greedy_answers,
     make_recall_data,
+    most_recent_value_answers,
 )
-from ..records import find_or_measure
+from ..records import find_or_measure, load_records
 from ..runtime import seed_everything
 from ..training.config import RunOptions
 from ..training.loop import fit
@@ -30,25 +35,29 @@ SCORES = ("distance", "position and distance", "competitors and distance")  # th
 def run_recall_experiment(model: str, variant: str | None = None, preset: str = "auto", seed: int = 0,
                           task: RecallTask | StandardMQAR = RecallTask(), train_sequences: int = 4000,
                           eval_sequences: int = 1000, results_root=None, force: bool = False, device: str = "auto",
-                          **train_overrides) -> dict:
+                          width: int | None = None, name: str | None = None, **train_overrides) -> dict:
     """Train `model` (with the preset's model fields, dropout 0) on the recall task; return its record.
 
-    The record (kind 'recall') goes to results/<preset>/recall/<task.name>/<model>-<variant>-seed<N>.json and is
-    reused when its specification matches, unless force=True. `train_overrides` change the
-    preset's TrainConfig (e.g. epochs, lr). Any model of the registry runs, e.g. ('gam', 'context').
+    The record (kind 'recall') goes to results/<preset>/recall/<task.name>/<name>.json (name: by default
+    <model>-<variant>-seed<N>) and is reused when its specification matches, unless force=True. `width` replaces
+    the preset's n_embd. `train_overrides` change the preset's TrainConfig
+    (e.g. epochs, lr); a recall run evaluates once per epoch unless they say otherwise. Any model of the
+    registry runs, e.g. ('gam', 'context').
     It trains without progress bars, on `device` (a RunOptions field, not part of the specification).
     The standard task (StandardMQAR) asks at distances it draws itself: its competitors split is None.
     """
     settings = get_preset(preset)
     variant = variant or DEFAULT_VARIANTS.get(model, "")
     scores = SCORES if isinstance(task, RecallTask) else SCORES[:2]
-    config = replace(settings.train, seed=seed, **train_overrides)
+    config = replace(settings.train, **{"seed": seed, "evals_per_epoch": 1, **train_overrides})
     options = RunOptions(device=device, progress=False)
-    fields = settings.model_fields(vocab_size=task.vocab_size, block_size=task.seq_len, dropout=0.0)
+    fields = settings.model_fields(vocab_size=task.vocab_size, block_size=task.seq_len, dropout=0.0,
+                                   **({"n_embd": width} if width else {}))
     spec = {"kind": "recall", "model": model, "variant": variant, "preset": settings.name, "fields": fields,
             "task": asdict(task), "train_sequences": train_sequences, "eval_sequences": eval_sequences,
             "train_config": config.to_dict(), "scores": scores}
-    path = results_dir(results_root) / settings.name / "recall" / task.name / f"{model}-{variant}-seed{seed}.json"
+    name = name or f"{model}-{variant}-seed{seed}"
+    path = results_dir(results_root) / settings.name / "recall" / task.name / f"{name}.json"
 
     def measure() -> tuple[dict, str]:
         train = _cached_recall_data(task, train_sequences, seed=1000 + seed)  # the same for every model
@@ -74,3 +83,92 @@ def run_recall_experiment(model: str, variant: str | None = None, preset: str = 
         }, history["device"]
 
     return find_or_measure(path, spec, measure, force=force)
+
+
+# The standard-recall grid of the study plan (gamlib.plan.mqar_sweep_runs, mqar_seed_runs): one task and one
+# training budget for every run, sized for a 2-core CPU (2-layer models, a few minutes a run).
+MQAR_GRID_TASK = StandardMQAR(vocab_size=512, seq_len=128, pairs=8)
+MQAR_GRID_TRAINING = {"train_sequences": 20_000, "eval_sequences": 1_000, "epochs": 2, "batch_size": 32}
+
+
+def run_mqar_run(run: RecallRun, preset: str = "quick", results_root=None, force: bool = False, device: str = "auto",
+                 task: StandardMQAR = MQAR_GRID_TASK, training: dict = MQAR_GRID_TRAINING) -> dict:
+    """Train one run of the standard-recall grid (its width and lr on the preset's depth); return its record."""
+    return run_recall_experiment(run.model, run.variant, preset, run.seed, task=task, results_root=results_root,
+                                 force=force, device=device, width=run.width, name=run.name, lr=run.lr, **training)
+
+
+def pooled_accuracy(rows: list[dict]) -> float:
+    """Correct answers over questions, pooled over distances (each question counts once)."""
+    return sum(row["correct"] for row in rows) / sum(row["queries"] for row in rows)
+
+
+def mqar_records(preset: str = "quick", results_root=None) -> pd.DataFrame:
+    """The grid's recall records (those of MQAR_GRID_TASK) of a preset."""
+    records = load_records(results_root, kind="recall", preset=get_preset(preset).name)
+    if records.empty:
+        return records
+    return records[[r["task"] == asdict(MQAR_GRID_TASK) for r in records["record"]]]
+
+
+def mqar_best_lr(records: pd.DataFrame) -> dict:
+    """(model, variant, width) -> the lr whose first-seed record answers most questions (ties: the lower loss).
+    `records`: load_records(kind="recall") rows of the grid's task."""
+    best = {}
+    for record in records["record"]:
+        if record["seed"] != MQAR_SEEDS[0]:
+            continue
+        key = (record["model"], record["variant"], record["model_config"]["n_embd"])
+        score = (pooled_accuracy(record["accuracy"]), -record["metrics"]["val_loss"])
+        if key not in best or score > best[key][0]:
+            best[key] = (score, record["train_config"]["lr"])
+    return {key: lr for key, (_, lr) in best.items()}
+
+
+def mqar_table(records: pd.DataFrame, task: StandardMQAR = MQAR_GRID_TASK) -> pd.DataFrame:
+    """Per (model, variant, width): the best lr of the sweep, the seeds run at it, their accuracy (pooled over
+    questions) as mean and std, and the "copy the most recent value" shortcut on the same evaluation sequences."""
+    best = mqar_best_lr(records)
+    rows = []
+    for (model, variant, width), lr in best.items():
+        runs = [r for r in records["record"] if (r["model"], r["variant"], r["model_config"]["n_embd"]) ==
+                (model, variant, width) and r["train_config"]["lr"] == lr]
+        accuracy = [pooled_accuracy(r["accuracy"]) for r in runs]
+        shortcut = []
+        for r in runs:
+            test = _cached_recall_data(task, r["eval_sequences"], seed=2000 + r["seed"])
+            shortcut.append(pooled_accuracy(accuracy_by_distance(most_recent_value_answers(test),
+                                                                  test.chunks.targets, test.distance)))
+        rows.append({"model": f"{model} {variant}", "width": width, "best lr": lr,
+                     "seeds": tuple(sorted(r["seed"] for r in runs)), "accuracy": statistics.mean(accuracy),
+                     "std": statistics.stdev(accuracy) if len(accuracy) > 1 else float("nan"),
+                     "shortcut accuracy": statistics.mean(shortcut), "chance": task.chance})
+    return pd.DataFrame(rows)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description="The standard-recall grid of the study plan: the lr sweep of the "
+                                     "first seed, then the other seeds at each row's best lr (finished runs reused)")
+    parser.add_argument("--preset", default="quick")
+    parser.add_argument("--stage", choices=("sweep", "seeds", "all"), default="all")
+    parser.add_argument("--widths", type=int, nargs="+", default=list(MQAR_WIDTHS))
+    parser.add_argument("--models", nargs="+", default=None, help="family/variant, e.g. gam/full (default: all)")
+    parser.add_argument("--results", default=None)
+    args = parser.parse_args(argv)
+    models = [tuple(m.split("/", 1)) for m in args.models] if args.models else MQAR_MODELS
+    runs = mqar_sweep_runs(models, args.widths) if args.stage in ("sweep", "all") else []
+    for run in runs:
+        record = run_mqar_run(run, args.preset, args.results)
+        print(f"{run.name}: accuracy {pooled_accuracy(record['accuracy']):.3f}, val loss "
+              f"{record['metrics']['val_loss']:.3f}, {record['wall_s']:.0f} s", flush=True)
+    if args.stage in ("seeds", "all"):
+        best = {key: lr for key, lr in mqar_best_lr(mqar_records(args.preset, args.results)).items()
+                if key[:2] in models and key[2] in args.widths}
+        for run in mqar_seed_runs(best):
+            record = run_mqar_run(run, args.preset, args.results)
+            print(f"{run.name}: accuracy {pooled_accuracy(record['accuracy']):.3f}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
