@@ -115,6 +115,7 @@ MQAR_MODELS = (("gam", "full"), ("transformer", "sdpa"), ("gam", "context"), ("m
 MQAR_WIDTHS = (64, 128)
 MQAR_LRS = (3e-4, 1e-3, 3e-3, 1e-2)
 MQAR_SEEDS = (0, 1, 2)
+MQAR_GPU_WIDTHS = (64, 128, 256)   # the GPU plan's grid (gamlib.experiments.gpu_session, job 6), a GPU preset's depth
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ to floating-point nondeterminism).
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
 
 import torch
@@ -68,6 +69,11 @@ def run_context_experiment(run: Run, preset="cpu", results_root=None, scratch_ro
                                     data_dir=data_dir, checkpoint=True, progress=False)
         net = load_checkpoint(trained)
         curve = loss_by_position(net, data.validation)
+        if not all(math.isfinite(loss) for loss in curve):
+            raise ValueError(f"{run.describe()} diverged when retrained (validation loss "
+                             f"{trained['metrics']['val_loss']}; the study's record: "
+                             f"{study['metrics']['val_loss'] if study else 'none'}), so no context record is written; "
+                             f"its retrained run is in {scratch}")
         T = len(curve)
         return {"kind": "context", "preset": preset.name, "model": run.model, "variant": run.variant,
                 "dataset": run.dataset, "seed": run.seed, "receptive_field": net.receptive_field,

@@ -177,6 +177,24 @@ def estimate_run(preset: Preset, model: str, variant: str, dataset: str, mamba_b
                        steps=math.ceil(train_chunks / batch) * epochs)
 
 
+def recall_run_seconds(preset: Preset, model: str, variant: str, width: int, vocab_size: int, seq_len: int,
+                       training: dict, gpu: GPUClass, mamba_backend: str = "mambapy") -> float:
+    """One run of a recall grid at `width` on the preset's depth: estimate_run's arithmetic on its sequences (bytes
+    per token: the preset's count for the variant, or its family's default, scaled by width)."""
+    fields = preset.model_fields(vocab_size=vocab_size, block_size=seq_len, dropout=0.0, n_embd=width)
+    params = param_count(model, variant, tuple(sorted(fields.items())))
+    epochs, batch = training["epochs"], training["batch_size"]
+    train_tokens = training["train_sequences"] * seq_len * epochs
+    val_tokens = training["eval_sequences"] * seq_len * (epochs + 2)  # every evaluation, the first, the answers
+    forward = forward_flops_per_token(model, variant, fields, params)
+    counted = variant if (preset.name, model, variant) in TRAIN_BYTES else DEFAULT_VARIANTS[model]
+    per_token_bytes = 2 * train_bytes_per_token(preset, model, counted, mamba_backend) * width / preset.model.n_embd
+    run = RunEstimate(model, variant, "recall", params, train_tokens, flops=3 * forward * train_tokens +
+                      forward * val_tokens, bytes=per_token_bytes * (train_tokens + val_tokens / 3),
+                      steps=math.ceil(training["train_sequences"] / batch) * epochs)
+    return run_seconds(run, gpu, precision_mode(preset, gpu))
+
+
 def run_seconds(run: RunEstimate, gpu: GPUClass, precision: str) -> float:
     flops_per_s = gpu.fp32 if precision == "fp32" else gpu.mixed
     return run.flops / flops_per_s + run.bytes / gpu.bandwidth + run.steps * gpu.step_overhead_s

@@ -12,7 +12,8 @@ The queue, by rank (first what has never run on CUDA, then what decides a claim)
        left are the SDPA Transformer's and the standard Mamba's seeds 1-2
     4  training throughput of every Table 1 model, eager and compiled, side by side (run_compile_benchmark)
     5  the bare ('paper') Mamba on WikiText-2, then TinyStories' GAM and Transformers, every seed
-    6  the standard recall grid at GPU size: not defined yet (recall_grid_jobs, below, is where its jobs go)
+    6  the standard recall grid at GPU size (gamlib.experiments.recall.MQAR_GPU_TASK, gamlib.plan.MQAR_GPU_WIDTHS):
+       the lr sweep of the first seed, then seeds 1-2 of each row at its best lr (they wait for their row's sweep)
     7  the official Mamba kernels: built from source, checked against mambapy, timed (gamlib.experiments.mamba_kernels)
     8  the rest of the preset's study plan, cheapest first (so the same command finishes a preset, e.g. on Colab)
 
@@ -36,13 +37,25 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
 
+import pandas as pd
 import torch
 
 from ..data import DATASETS, load_lm_data
 from ..data.sources import candidate_data_dirs
 from ..models.mamba import mamba_ssm_available
 from ..paths import project_root, results_dir
-from ..plan import TABLE1_MODELS, Run, runs_scaling, session_runs
+from ..plan import (
+    MQAR_GPU_WIDTHS,
+    MQAR_LRS,
+    MQAR_MODELS,
+    MQAR_SEEDS,
+    TABLE1_MODELS,
+    RecallRun,
+    Run,
+    mqar_sweep_runs,
+    runs_scaling,
+    session_runs,
+)
 from ..presets import Preset, get_preset
 from ..records import UnreadableRecord, git_commit, read_record
 from .cost import (
@@ -57,6 +70,7 @@ from .cost import (
     gpu_class_of,
     kernels_seconds,
     precision_mode,
+    recall_run_seconds,
     run_seconds,
     scaling_seconds,
 )
@@ -68,6 +82,7 @@ from .lm import finished_lm_record, record_path, run_lm_experiment
 from .mamba_kernels import TIMED as KERNEL_TIMED
 from .mamba_kernels import run_kernels_job
 from .offline_bundle import BUNDLE, SOURCES
+from .recall import MQAR_GPU_TASK, MQAR_GPU_TRAINING, mqar_best_lr, recall_path, run_mqar_run
 from .scaling import run_scaling, scaling_path
 from .study import hours
 from .throughput import run_compile_benchmark
@@ -92,6 +107,7 @@ class Job:
     done: Callable[[], bool]
     estimate: Callable[[], Estimate]
     run: Callable[[], object]
+    waits_for: Callable[[], str | None] = lambda: None   # why it cannot start yet (another job's record), or None
 
 
 @dataclass
@@ -130,13 +146,18 @@ class Session:
 
 def run_session(jobs: list[Job], budget_s: float, margin: float = DEFAULT_MARGIN, dry_run: bool = False,
                 clock: Callable[[], float] = time.monotonic, log: Callable[[str], None] = print) -> list[Outcome]:
-    """Go through the queue in order: skip what is done, start a job only when estimate x margin fits what is left,
+    """Go through the queue in order: skip what is done or waits for another job's record, start a job only when
+    estimate x margin fits what is left,
     run it and time it. A dry run runs nothing and counts each job that would start as taking its estimate.
     A job that fails is reported and the session goes on with the next."""
     started, spent, outcomes = clock(), 0.0, []
     for job in jobs:
         if job.done():
             outcomes.append(Outcome(job, "done"))
+            continue
+        waiting = job.waits_for()
+        if waiting:
+            outcomes.append(Outcome(job, f"skipped: {waiting}"))
             continue
         estimate = job.estimate()
         left = budget_s - (spent if dry_run else clock() - started)
@@ -235,11 +256,48 @@ def passed(record: dict, *keys: str) -> dict:
     return record
 
 
+def recall_estimate(run: RecallRun, session: Session) -> Estimate:
+    """Earlier runs of the same model, variant and width on this GPU class (any lr, seed), else the cost model."""
+    folder = recall_path(session.preset.name, MQAR_GPU_TASK, run.name, session.results).parent
+    earlier = earlier_estimate(sorted(folder.glob(f"{run.model}-{run.variant}-C{run.width}-*.json")), session)
+    return earlier or modelled(recall_run_seconds(
+        session.preset, run.model, run.variant, run.width, MQAR_GPU_TASK.vocab_size, MQAR_GPU_TASK.seq_len,
+        MQAR_GPU_TRAINING, session.gpu, session.mamba_backend), session)
+
+
 def recall_grid_jobs(session: Session) -> list[Job]:
-    """Job 6, the standard recall grid at GPU size: its grid belongs in gamlib.plan and its runs in
-    gamlib.experiments.recall, from the science issue that defines it; add its jobs here (rank 6) when it exists.
-    Until then the queue has none, and the dry run says so."""
-    return []
+    """Job 6, the standard recall grid at GPU size: every sweep run, then seeds 1-2 of each row (model, variant,
+    width) at the lr its finished sweep answers best with; a seed job waits while its row's sweep is unfinished."""
+    preset, results = session.preset.name, session.results
+
+    def record(run: RecallRun) -> dict | None:
+        return run_mqar_run(run, preset, results, task=MQAR_GPU_TASK, training=MQAR_GPU_TRAINING, lookup_only=True)
+
+    def train(run: RecallRun) -> dict:
+        return run_mqar_run(run, preset, results, task=MQAR_GPU_TASK, training=MQAR_GPU_TRAINING)
+
+    def sweep_job(run: RecallRun) -> Job:
+        return Job(6, f"standard recall {run.name}", done=lambda: record(run) is not None,
+                   estimate=lambda: recall_estimate(run, session), run=lambda: train(run))
+
+    def seed_job(row: tuple, seed: int) -> Job:
+        row_sweep = mqar_sweep_runs([row[:2]], [row[2]], MQAR_LRS)
+
+        def at_best_lr() -> RecallRun | None:  # the seed's run, once every sweep run of its row has a record
+            records = [record(run) for run in row_sweep]
+            if None in records:
+                return None
+            return RecallRun(*row, mqar_best_lr(pd.DataFrame({"record": records}))[row], seed)
+
+        name = f"standard recall {row[0]}-{row[1]}-C{row[2]} seed {seed} at its sweep's best lr"
+        return Job(6, name, done=lambda: (run := at_best_lr()) is not None and record(run) is not None,
+                   estimate=lambda: recall_estimate(row_sweep[0], session), run=lambda: train(at_best_lr()),
+                   waits_for=lambda: None if at_best_lr() else "waits for its row's lr sweep")
+
+    rows = [(model, variant, width) for width in MQAR_GPU_WIDTHS
+            for model, variant in sorted(MQAR_MODELS, key=lambda m: m[0] == "mamba")]
+    return ([sweep_job(run) for run in mqar_sweep_runs(MQAR_MODELS, MQAR_GPU_WIDTHS, MQAR_LRS)] +
+            [seed_job(row, seed) for row in rows for seed in MQAR_SEEDS[1:]])
 
 
 def session_jobs(session: Session) -> list[Job]:
@@ -277,25 +335,17 @@ def session_jobs(session: Session) -> list[Job]:
 
 # --- the report -------------------------------------------------------------------------------------------------
 
-RECALL_PLACEHOLDER = ("    6  standard recall grid at GPU size: not defined yet (its jobs go in "
-                      "gamlib.experiments.gpu_session.recall_grid_jobs)")
-
-
 def queue_lines(outcomes: list[Outcome]) -> list[str]:
     """One line per job (rank, name, estimate, measured, status) and the estimate's source under it."""
     lines = [f" rank  {'job':<78}{'estimate':>10}{'measured':>10}  status"]
-    placeholder = not any(o.job.rank == 6 for o in outcomes)
     for outcome in outcomes:
-        if placeholder and outcome.job.rank > 6:
-            lines.append(RECALL_PLACEHOLDER)
-            placeholder = False
         estimate = hours(outcome.estimate.seconds).strip() if outcome.estimate else "-"
         measured = hours(outcome.seconds).strip() if outcome.seconds is not None else "-"
         status = "done (finished record)" if outcome.status == "done" else outcome.status
         lines.append(f"{outcome.job.rank:>5}  {outcome.job.name:<78}{estimate:>10}{measured:>10}  {status}")
         if outcome.estimate and outcome.status != "done":
             lines.append(f"{'':7}estimate from {outcome.estimate.source}")
-    return lines + ([RECALL_PLACEHOLDER] if placeholder else [])
+    return lines
 
 
 def summary_lines(outcomes: list[Outcome], budget_s: float, margin: float, total_s: float, dry_run: bool) -> list[str]:

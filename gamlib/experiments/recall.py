@@ -5,6 +5,7 @@ import argparse
 import functools
 import statistics
 from dataclasses import asdict, replace
+from pathlib import Path
 
 import pandas as pd
 
@@ -32,17 +33,23 @@ _cached_recall_data = functools.lru_cache(maxsize=4)(make_recall_data)  # the sa
 SCORES = ("distance", "position and distance", "competitors and distance")  # the splits a record keeps
 
 
+def recall_path(preset: str, task: RecallTask | StandardMQAR, name: str, results_root=None) -> Path:
+    """Where a recall record lives: results/<preset>/recall/<task.name>/<name>.json."""
+    return results_dir(results_root) / preset / "recall" / task.name / f"{name}.json"
+
+
 def run_recall_experiment(model: str, variant: str | None = None, preset: str = "auto", seed: int = 0,
                           task: RecallTask | StandardMQAR = RecallTask(), train_sequences: int = 4000,
                           eval_sequences: int = 1000, results_root=None, force: bool = False, device: str = "auto",
-                          width: int | None = None, name: str | None = None, **train_overrides) -> dict:
+                          width: int | None = None, name: str | None = None, lookup_only: bool = False,
+                          **train_overrides) -> dict | None:
     """Train `model` (with the preset's model fields, dropout 0) on the recall task; return its record.
 
     The record (kind 'recall') goes to results/<preset>/recall/<task.name>/<name>.json (name: by default
     <model>-<variant>-seed<N>) and is reused when its specification matches, unless force=True. `width` replaces
-    the preset's n_embd. `train_overrides` change the preset's TrainConfig
-    (e.g. epochs, lr); a recall run evaluates once per epoch unless they say otherwise. Any model of the
-    registry runs, e.g. ('gam', 'context').
+    the preset's n_embd; lookup_only=True trains nothing (the finished record or None). `train_overrides` change
+    the preset's TrainConfig (e.g. epochs, lr); a recall run evaluates once per epoch unless they say otherwise.
+    Any model of the registry runs, e.g. ('gam', 'context').
     It trains without progress bars, on `device` (a RunOptions field, not part of the specification).
     The standard task (StandardMQAR) asks at distances it draws itself: its competitors split is None.
     """
@@ -56,8 +63,7 @@ def run_recall_experiment(model: str, variant: str | None = None, preset: str = 
     spec = {"kind": "recall", "model": model, "variant": variant, "preset": settings.name, "fields": fields,
             "task": asdict(task), "train_sequences": train_sequences, "eval_sequences": eval_sequences,
             "train_config": config.to_dict(), "scores": scores}
-    name = name or f"{model}-{variant}-seed{seed}"
-    path = results_dir(results_root) / settings.name / "recall" / task.name / f"{name}.json"
+    path = recall_path(settings.name, task, name or f"{model}-{variant}-seed{seed}", results_root)
 
     def measure() -> tuple[dict, str]:
         train = _cached_recall_data(task, train_sequences, seed=1000 + seed)  # the same for every model
@@ -82,20 +88,29 @@ def run_recall_experiment(model: str, variant: str | None = None, preset: str = 
             "history": history,
         }, history["device"]
 
-    return find_or_measure(path, spec, measure, force=force)
+    return find_or_measure(path, spec, measure, force=force, lookup_only=lookup_only)
 
 
 # The standard-recall grid of the study plan (gamlib.plan.mqar_sweep_runs, mqar_seed_runs): one task and one
-# training budget for every run, sized for a 2-core CPU (2-layer models, a few minutes a run).
-MQAR_GRID_TASK = StandardMQAR(vocab_size=512, seq_len=128, pairs=8)
-MQAR_GRID_TRAINING = {"train_sequences": 20_000, "eval_sequences": 1_000, "epochs": 2, "batch_size": 32}
+# training budget for every run, sized for a 2-core CPU (2-layer models, 4,000 steps, 1.5-8 minutes a run). Probes
+# on this budget: at 128 tokens and 8 pairs (1,250 steps of 32) every model stayed at chance; at 64 tokens and 4 pairs
+# the Transformer leaves chance after about 1,500 steps.
+MQAR_GRID_TASK = StandardMQAR(vocab_size=512, seq_len=64, pairs=4)
+MQAR_GRID_TRAINING = {"train_sequences": 64_000, "eval_sequences": 1_000, "epochs": 1, "batch_size": 16}
+# The GPU plan's grid (gamlib.experiments.gpu_session, job 6; widths gamlib.plan.MQAR_GPU_WIDTHS): the field's sizes
+# (Zoology: an 8,192-token vocabulary, 256 tokens, 16 pairs) and 12,500 steps of 64 sequences a run.
+MQAR_GPU_TASK = StandardMQAR(vocab_size=8192, seq_len=256, pairs=16)
+MQAR_GPU_TRAINING = {"train_sequences": 100_000, "eval_sequences": 3_000, "epochs": 8, "batch_size": 64}
 
 
 def run_mqar_run(run: RecallRun, preset: str = "quick", results_root=None, force: bool = False, device: str = "auto",
-                 task: StandardMQAR = MQAR_GRID_TASK, training: dict = MQAR_GRID_TRAINING) -> dict:
-    """Train one run of the standard-recall grid (its width and lr on the preset's depth); return its record."""
+                 task: StandardMQAR = MQAR_GRID_TASK, training: dict = MQAR_GRID_TRAINING,
+                 lookup_only: bool = False) -> dict | None:
+    """Train one run of the standard-recall grid (its width and lr on the preset's depth); return its record
+    (lookup_only=True: the finished record or None, nothing trained)."""
     return run_recall_experiment(run.model, run.variant, preset, run.seed, task=task, results_root=results_root,
-                                 force=force, device=device, width=run.width, name=run.name, lr=run.lr, **training)
+                                 force=force, device=device, width=run.width, name=run.name, lookup_only=lookup_only,
+                                 lr=run.lr, **training)
 
 
 def pooled_accuracy(rows: list[dict]) -> float:
@@ -103,12 +118,12 @@ def pooled_accuracy(rows: list[dict]) -> float:
     return sum(row["correct"] for row in rows) / sum(row["queries"] for row in rows)
 
 
-def mqar_records(preset: str = "quick", results_root=None) -> pd.DataFrame:
-    """The grid's recall records (those of MQAR_GRID_TASK) of a preset."""
+def mqar_records(preset: str = "quick", results_root=None, task: StandardMQAR = MQAR_GRID_TASK) -> pd.DataFrame:
+    """A grid's recall records (those of `task`) of a preset."""
     records = load_records(results_root, kind="recall", preset=get_preset(preset).name)
     if records.empty:
         return records
-    return records[[r["task"] == asdict(MQAR_GRID_TASK) for r in records["record"]]]
+    return records[[r["task"] == asdict(task) for r in records["record"]]]
 
 
 def mqar_best_lr(records: pd.DataFrame) -> dict:

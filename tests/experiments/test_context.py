@@ -1,7 +1,9 @@
 """gamlib.experiments.context: loss by position (does context pay?) from a retrained run's weights."""
+import pytest
 import torch
 
 from gamlib.data import TokenChunks
+from gamlib.experiments import context
 from gamlib.experiments.context import loss_by_position, run_context_experiment
 from gamlib.models.registry import build_model
 from gamlib.plan import CONTEXT_MODELS, Run, context_runs
@@ -29,7 +31,7 @@ def test_the_plan_lists_every_model_seed_major_mamba_last():
     assert runs[0] == Run("gam", "full", "wikitext2", 0) and runs[len(CONTEXT_MODELS) - 1].model == "mamba"
 
 
-def test_a_context_record_from_a_quick_run(tmp_path):
+def test_a_context_record_from_a_quick_run(tmp_path, monkeypatch):
     quick = get_preset("quick")
     run = Run("gam", "full", "wikitext2", 0)
     record = run_context_experiment(run, quick, results_root=tmp_path / "results", scratch_root=tmp_path / "scratch")
@@ -41,6 +43,10 @@ def test_a_context_record_from_a_quick_run(tmp_path):
     assert (tmp_path / "results" / "quick" / "context" / "gam-full-seed0.json").exists()
     again = run_context_experiment(run, quick, results_root=tmp_path / "results", scratch_root=tmp_path / "scratch")
     assert again["provenance"] == record["provenance"]   # reused, not measured again
+    monkeypatch.setattr(context, "loss_by_position", lambda net, chunks: [float("nan")] * T)  # a diverged retrain
+    with pytest.raises(ValueError, match="diverged when retrained .* no context record is written"):
+        run_context_experiment(run, quick, results_root=tmp_path / "other", scratch_root=tmp_path / "scratch")
+    assert not list((tmp_path / "other").rglob("*.json"))
 
 
 def test_context_curves_and_table_from_records(tmp_path):

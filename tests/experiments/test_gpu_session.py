@@ -125,10 +125,12 @@ def test_the_dry_run_prints_the_queue_on_this_cpu(tmp_path, capsys):
     assert code == 0, out
     assert "estimates for H200 (cost-model class H100)" in out and "versions: python" in out
     for job in ("gpu-check", "Table 2 on CUDA", "transformer sdpa on wikitext2, seed 1", "compiled (torch.compile)",
-                "mamba paper on wikitext2, seed 0", "standard recall grid at GPU size: not defined yet",
+                "mamba paper on wikitext2, seed 0", "standard recall gam-full-C64-lr0.0003-seed0",
+                "standard recall gam-full-C64 seed 1 at its sweep's best lr",
                 "official Mamba kernels"):
         assert job in out, job
     assert "would run" in out and "skipped: needs" in out and "estimate from cost model" in out
+    assert "skipped: waits for its row's lr sweep" in out
     assert not list(tmp_path.rglob("*.json")), "a dry run wrote a record"
 
 
@@ -294,3 +296,32 @@ def test_the_console_entry_point_is_the_session_command():
     scripts = tomllib.loads((Path(__file__).resolve().parents[2] / "pyproject.toml").read_text())["project"]["scripts"]
     module, _, name = scripts["gam-gpu-session"].partition(":")
     assert getattr(importlib.import_module(module), name) is gpu_session.main
+
+
+def test_the_gpu_recall_grid_runs_its_sweep_then_the_seeds_at_the_best_lr(tmp_path, monkeypatch):
+    from gamlib.experiments.recall import mqar_best_lr, mqar_records
+    from gamlib.probes.recall import StandardMQAR
+
+    task = StandardMQAR(vocab_size=32, seq_len=32, pairs=4)
+    monkeypatch.setattr(gpu_session, "MQAR_GPU_TASK", task)
+    monkeypatch.setattr(gpu_session, "MQAR_GPU_TRAINING", {"train_sequences": 32, "eval_sequences": 16, "epochs": 1,
+                                                           "batch_size": 16})
+    monkeypatch.setattr(gpu_session, "MQAR_GPU_WIDTHS", (16,))
+    monkeypatch.setattr(gpu_session, "MQAR_MODELS", (("gam", "full"),))
+    monkeypatch.setattr(gpu_session, "MQAR_LRS", (1e-3, 1e-2))
+    session = Session(get_preset("colab"), "H200", GPU_CLASSES["H100"], tmp_path)
+    jobs = gpu_session.recall_grid_jobs(session)
+    assert [job.name for job in jobs] == [
+        "standard recall gam-full-C16-lr0.001-seed0", "standard recall gam-full-C16-lr0.01-seed0",
+        "standard recall gam-full-C16 seed 1 at its sweep's best lr",
+        "standard recall gam-full-C16 seed 2 at its sweep's best lr"]
+    assert [job.waits_for() for job in jobs] == [None, None] + ["waits for its row's lr sweep"] * 2
+    jobs[0].run()
+    assert jobs[0].done() and not jobs[1].done() and jobs[2].waits_for()   # half a sweep decides nothing
+    outcomes = run_session(jobs, budget_s=1e9, log=lambda line: None)
+    assert [o.status for o in outcomes] == ["done", "ran", "ran", "ran"]
+    records = mqar_records("colab", tmp_path, task)
+    best = mqar_best_lr(records)[("gam", "full", 16)]
+    assert sorted((r["seed"], r["train_config"]["lr"]) for r in records["record"]) == sorted(
+        [(0, 1e-3), (0, 1e-2), (1, best), (2, best)])
+    assert all(job.done() for job in jobs)
