@@ -26,7 +26,7 @@ from .plan import (ABLATION_VARIANTS, MATCHED_ABLATION_VARIANTS, TABLE1_DATASETS
 from .records import load_records, machine
 from .paths import committed_results_dir
 from .experiments.lm import load_checkpoint, preset_unigram_loss, run_ablations, run_lm_experiment, run_table1
-from .experiments.recall import mqar_records, mqar_table, run_mqar_run, run_recall_experiment
+from .experiments.recall import mqar_points, mqar_records, mqar_table, run_mqar_run, run_recall_experiment
 from .experiments.inference import find_benchmark, run_generation_benchmark, run_memory_read_benchmark
 from .experiments.throughput import run_training_benchmark
 from .experiments.measure import gam_block_flops
@@ -54,8 +54,8 @@ from .probes.recall import (MQAR, RecallTask, StandardMQAR, accuracy_by_competit
 # Loaded on first use (PEP 562): the module that defines each name.
 _LAZY = {
     **dict.fromkeys(("draw_gam_block", "draw_receptive_field_and_state", "plot_forest", "plot_generation_cost",
-                     "plot_loss_by_position", "plot_loss_curves", "plot_lr_sweep", "plot_scaling", "plot_seed_points",
-                     "save_figure"), ".analysis.plots"),
+                     "plot_loss_by_position", "plot_loss_curves", "plot_lr_sweep", "plot_mqar_sweep", "plot_scaling",
+                     "plot_seed_points", "save_figure"), ".analysis.plots"),
     **dict.fromkeys(("VIEWS", "GateExplorer", "gate_figure"), ".widgets"),
 }
 
@@ -73,7 +73,7 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
-    "check_answer", "load_study_model", "mqar_records", "mqar_table", "run_mqar_run", "loss_without",
+    "check_answer", "load_study_model", "mqar_points", "mqar_records", "mqar_table", "run_mqar_run", "loss_without",
     "tokenizer_leak", "unk_continuations",
     # models
     "DEFAULT_VARIANTS", "GAM_VARIANTS", "GAMConfig", "LMConfig", "MambaConfig", "ModelConfig", "TransformerConfig",
@@ -104,7 +104,7 @@ __all__ = [
     "CLAIMS", "LINEAR_EXPONENT", "SPEED_MARGIN", "VERDICTS", "committed_records", "forest_rows", "scorecard",
     "scorecard_markdown", "draw_gam_block", "draw_receptive_field_and_state", "plot_forest",
     "plot_generation_cost", "plot_loss_by_position", "plot_loss_curves",
-    "plot_lr_sweep", "plot_scaling",
+    "plot_lr_sweep", "plot_mqar_sweep", "plot_scaling",
     "plot_seed_points", "save_figure",
     # probes
     "TOKEN_TYPES", "gate_summary", "gate_values", "gates_by_token_type",

@@ -221,6 +221,38 @@ def plot_lr_sweep(sweep: pd.DataFrame, seeds: pd.DataFrame | None = None):
     return fig
 
 
+def plot_mqar_sweep(points: pd.DataFrame, shortcut: float, chance: float):
+    """Standard-recall accuracy against lr (log scale), one panel per width, one line per model: the first seed
+    at every lr (the sweep) as a line, other seeds as hollow dots at their lr. `points`: mqar_points rows;
+    `shortcut`: the "copy the most recent value" baseline's accuracy (dashed), `chance` (dotted)."""
+    if points.empty:
+        raise ValueError("no standard-recall records to plot: python -m gamlib.experiments.recall")
+    widths = sorted(set(points["width"]))
+    fig, axes = plt.subplots(1, len(widths), figsize=(min(9, 4.5 * len(widths)), 3.8), sharey=True, squeeze=False)
+    labels = list(dict.fromkeys(_label(m, v) for m, v in zip(points["model"], points["variant"])))
+    for ax, width in zip(axes[0], widths):
+        mine = points[points["width"] == width]
+        for label, group in mine.groupby([_label(m, v) for m, v in zip(mine["model"], mine["variant"])], sort=False):
+            colour = f"C{labels.index(label)}"
+            first = group[group["seed"] == group["seed"].min()].sort_values("lr")
+            ax.plot(first["lr"], first["accuracy"], "-o", color=colour, ms=5, label=label)
+            others = group[group["seed"] != group["seed"].min()]
+            ax.plot(others["lr"], others["accuracy"], "o", mfc="none", color=colour, ms=8)
+        ax.axhline(shortcut, color="black", lw=1, ls="--", label="copy the most recent value")
+        ax.axhline(chance, color="grey", lw=1, ls=":", label="chance")
+        ax.set_xscale("log")
+        ticks = sorted(set(mine["lr"]))
+        ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.set(xlabel="peak learning rate (log scale)", title=f"width {width}")
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel("accuracy (pooled over questions)")
+    axes[0][0].plot([], [], "o", mfc="none", color="grey", ms=8, label="seeds 1-2 at the best lr")
+    axes[0][0].legend(fontsize=7.5, loc="upper left")
+    fig.tight_layout()
+    return fig
+
+
 def plot_scaling(frames: dict, value: str, ylabel: str):
     """Log-log `value` ('median_ms' | 'peak_mb') vs length, one panel per {title: scaling rows}.
 

@@ -126,6 +126,14 @@ def mqar_records(preset: str = "quick", results_root=None, task: StandardMQAR = 
     return records[[r["task"] == asdict(task) for r in records["record"]]]
 
 
+def mqar_points(records: pd.DataFrame) -> pd.DataFrame:
+    """One row per grid record: model, variant, width, lr, seed, accuracy (pooled over questions), val_loss."""
+    return pd.DataFrame([{"model": r["model"], "variant": r["variant"], "width": r["model_config"]["n_embd"],
+                          "lr": r["train_config"]["lr"], "seed": r["seed"], "accuracy": pooled_accuracy(r["accuracy"]),
+                          "val_loss": r["metrics"]["val_loss"]} for r in records["record"]],
+                        columns=["model", "variant", "width", "lr", "seed", "accuracy", "val_loss"])
+
+
 def mqar_best_lr(records: pd.DataFrame) -> dict:
     """(model, variant, width) -> the lr whose first-seed record answers most questions (ties: the lower loss).
     `records`: load_records(kind="recall") rows of the grid's task."""

@@ -1,4 +1,6 @@
 """gamlib.experiments.recall: a recall run writes its record and reuses it."""
+import pytest
+
 from gamlib.experiments.recall import run_recall_experiment
 from gamlib.records import load_records
 
@@ -27,7 +29,8 @@ def test_a_standard_mqar_run_is_a_record_without_the_competitors_split(tmp_path)
 
 
 def test_the_standard_recall_grid_keeps_one_record_per_run_and_reads_the_best_lr_from_them(tmp_path):
-    from gamlib.experiments.recall import mqar_best_lr, mqar_table, pooled_accuracy, run_mqar_run
+    from gamlib.analysis.plots import plot_mqar_sweep
+    from gamlib.experiments.recall import mqar_best_lr, mqar_points, mqar_table, pooled_accuracy, run_mqar_run
     from gamlib.plan import RecallRun, mqar_seed_runs, mqar_sweep_runs
     from gamlib.probes.recall import StandardMQAR
     from gamlib.records import load_records
@@ -47,3 +50,11 @@ def test_the_standard_recall_grid_keeps_one_record_per_run_and_reads_the_best_lr
     assert mqar_seed_runs(best) == [RecallRun("gam", "full", 16, best["gam", "full", 16], seed) for seed in (1, 2)]
     table = mqar_table(records, task).iloc[0]
     assert table["seeds"] == (0,) and table["chance"] == task.chance and 0 <= table["shortcut accuracy"] < 0.5
+    points = mqar_points(records).sort_values("lr")
+    assert list(points["lr"]) == [1e-3, 1e-2] and list(points["width"]) == [16, 16]
+    assert list(points["accuracy"]) == [pooled_accuracy(r["accuracy"]) for r in made]
+    fig = plot_mqar_sweep(points, table["shortcut accuracy"], task.chance)
+    [ax] = fig.axes
+    assert ax.get_title() == "width 16" and len(ax.get_lines()[0].get_xdata()) == 2
+    with pytest.raises(ValueError, match="no standard-recall records"):
+        plot_mqar_sweep(points.iloc[:0], 0.5, 0.1)
