@@ -27,7 +27,7 @@ CELL_RUN_METADATA = ("execution", "papermill")  # per-cell timestamps and status
 NOTEBOOK_RUN_METADATA = ("papermill", "widgets")  # papermill's parameters/timings; ipywidgets' saved state
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"  # a view of a widget model saved in that state
 APPENDIX_HEADING = re.compile(r"\s*#+\s*(\d+[.\s]*)?(appendix|going deeper)", re.IGNORECASE)
-WORD_BUDGET, CODE_BUDGET = 1500, 150  # about twenty minutes of reading (../shared/COURSE.md)
+WORD_BUDGET, CODE_BUDGET = 1500, 150  # a main path of about twenty minutes of reading
 NOTEBOOK_BYTES, SERIES_BYTES = 400 << 10, 2560 << 10  # committed sizes: one notebook, the whole series
 
 

@@ -1,4 +1,4 @@
-"""The series as a course (../shared/COURSE.md): one notation, a main path of about twenty minutes, numbers in
+"""The series as a course: one notation, a main path of about twenty minutes, numbers in
 prose that come from cells, exercises, figures that fit a page."""
 import re
 
