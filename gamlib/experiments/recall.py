@@ -138,13 +138,10 @@ def mqar_best_lr(records: pd.DataFrame) -> dict:
     """(model, variant, width) -> the lr whose first-seed record answers most questions (ties: the lower loss).
     `records`: load_records(kind="recall") rows of the grid's task."""
     best = {}
-    for record in records["record"]:
-        if record["seed"] != MQAR_SEEDS[0]:
-            continue
-        key = (record["model"], record["variant"], record["model_config"]["n_embd"])
-        score = (pooled_accuracy(record["accuracy"]), -record["metrics"]["val_loss"])
-        if key not in best or score > best[key][0]:
-            best[key] = (score, record["train_config"]["lr"])
+    for point in mqar_points(records).itertuples():
+        key, score = (point.model, point.variant, point.width), (point.accuracy, -point.val_loss)
+        if point.seed == MQAR_SEEDS[0] and (key not in best or score > best[key][0]):
+            best[key] = (score, float(point.lr))
     return {key: lr for key, (_, lr) in best.items()}
 
 
